@@ -1,0 +1,180 @@
+"""What every command shares: kubectl's connection flags, the lazily built API client, help text."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import click
+
+from kubectl_ray.kube.flags import ConnectionFlags
+
+if TYPE_CHECKING:
+    from kubectl_ray.kube.client import KubeClient
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+OUTPUT_FORMATS = ("json", "yaml", "wide", "name")
+GLOBAL_FLAGS_EPILOG = "Connection flags (--kubeconfig, --context, -n, --token, ...) work on every command: see 'kubectl ray options'."
+
+# (param decls, help) in kubectl's order and wording (cli-runtime config_flags.go)
+_CONNECTION_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--kubeconfig",), {"help": "Path to the kubeconfig file to use for CLI requests."}),
+    (("--context",), {"help": "The name of the kubeconfig context to use"}),
+    (("--cluster",), {"help": "The name of the kubeconfig cluster to use"}),
+    (("--user",), {"help": "The name of the kubeconfig user to use"}),
+    (("-n", "--namespace"), {"help": "If present, the namespace scope for this CLI request"}),
+    (("-s", "--server"), {"help": "The address and port of the Kubernetes API server"}),
+    (("--token",), {"help": "Bearer token for authentication to the API server"}),
+    (("--as", "as_user"), {"help": "Username to impersonate for the operation. User could be a regular user or a service account in a namespace."}),
+    (("--as-group", "as_groups"), {"multiple": True, "help": "Group to impersonate for the operation, this flag can be repeated to specify multiple groups."}),
+    (("--as-uid",), {"help": "UID to impersonate for the operation."}),
+    (("--certificate-authority",), {"help": "Path to a cert file for the certificate authority"}),
+    (("--client-certificate",), {"help": "Path to a client certificate file for TLS"}),
+    (("--client-key",), {"help": "Path to a client key file for TLS"}),
+    (("--insecure-skip-tls-verify",), {"is_flag": True, "default": False, "help": "If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure"}),
+    (("--tls-server-name",), {"help": "Server name to use for server certificate validation. If it is not provided, the hostname used to contact the server is used"}),
+    (("--request-timeout",), {"help": "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests."}),
+]
+CONNECTION_PARAM_NAMES = (
+    "kubeconfig", "context", "cluster", "user", "namespace", "server", "token", "as_user", "as_groups", "as_uid",
+    "certificate_authority", "client_certificate", "client_key", "insecure_skip_tls_verify", "tls_server_name",
+    "request_timeout",
+)
+
+
+def _debug_callback(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        from kubectl_ray import cli
+
+        cli.DEBUG = True
+    return value
+
+
+def add_connection_options(func: Any, *, hidden: bool) -> Any:
+    """Attach the connection flags (and --debug) to a command function or an existing Command."""
+    params: list[click.Parameter] = [click.Option(list(decls), hidden=hidden, **kwargs) for decls, kwargs in _CONNECTION_OPTIONS]
+    params.append(click.Option(["--debug"], is_flag=True, hidden=True, expose_value=False, is_eager=True,
+                               callback=_debug_callback, help="Print a traceback for unexpected errors."))
+    if isinstance(func, click.Command):
+        func.params.extend(params)
+        return func
+    existing = getattr(func, "__click_params__", [])
+    func.__click_params__ = existing + list(reversed(params))  # click reverses this list when it builds the command
+    return func
+
+
+def flags_from_kwargs(kwargs: dict[str, Any]) -> ConnectionFlags:
+    values = {name: kwargs.pop(name) for name in CONNECTION_PARAM_NAMES if name in kwargs}
+    values["as_groups"] = tuple(values.get("as_groups") or ())
+    values["insecure_skip_tls_verify"] = bool(values.get("insecure_skip_tls_verify"))
+    return ConnectionFlags(**values)
+
+
+@dataclass
+class CommandEnv:
+    """Per-invocation state: the connection flags and, once needed, the API client."""
+
+    flags: ConnectionFlags = field(default_factory=ConnectionFlags)
+    _kube: "KubeClient | None" = None
+    _namespace: tuple[str, bool] | None = None
+
+    def kube(self) -> "KubeClient":
+        if self._kube is None:
+            from kubectl_ray.kube import connect
+
+            self._kube = connect(self.flags)
+        return self._kube
+
+    @property
+    def namespace(self) -> str:
+        return self._resolved_namespace()[0]
+
+    @property
+    def namespace_explicit(self) -> bool:
+        return self._resolved_namespace()[1]
+
+    def _resolved_namespace(self) -> tuple[str, bool]:
+        """flag > kubeconfig context > default, without reading credentials (works offline)."""
+        if self._kube is not None:
+            return self._kube.namespace, self._kube.namespace_explicit
+        if self._namespace is None:
+            if self.flags.namespace:
+                self._namespace = (self.flags.namespace, True)
+            else:
+                from kubectl_ray.kube.kubeconfig import resolve_namespace
+
+                self._namespace = resolve_namespace(self.flags)
+        return self._namespace
+
+    @property
+    def out(self) -> Any:
+        return sys.stdout
+
+    @property
+    def err(self) -> Any:
+        return sys.stderr
+
+
+def kube_command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command kubectl's connection flags and pass it a CommandEnv as first argument."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        leaf = flags_from_kwargs(kwargs)
+        ctx = click.get_current_context()
+        root = ctx.find_root().obj
+        base = root.flags if isinstance(root, CommandEnv) else ConnectionFlags()
+        env = CommandEnv(flags=base.merged_with(leaf))
+        return func(env, *args, **kwargs)
+
+    return add_connection_options(wrapper, hidden=True)
+
+
+def output_option(choices: tuple[str, ...] = OUTPUT_FORMATS, help_text: str | None = None) -> Callable[..., Any]:
+    return click.option(
+        "-o", "--output", type=click.Choice(choices, case_sensitive=False), default=None,
+        help=help_text or f"Output format. One of: ({', '.join(choices)}).",
+    )
+
+
+class KubectlCommand(click.Command):
+    """A command whose help ends with the pointer to the connection flags."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        formatter.write_paragraph()
+        formatter.write_text(GLOBAL_FLAGS_EPILOG)
+
+
+class KubectlGroup(click.Group):
+    command_class = KubectlCommand
+    group_class = type  # subgroups are KubectlGroup too
+
+    def __init__(self, *args: Any, aliases: dict[str, str] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("context_settings", CONTEXT_SETTINGS)
+        super().__init__(*args, **kwargs)
+        self.aliases = aliases or {}
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        return (cmd.name if cmd else name), cmd, rest
+
+
+def examples(*lines: str) -> str:
+    """An Examples block in kubectl's style for a command's epilog.
+
+    Click rewraps text unless a paragraph starts with \b, so every paragraph gets one.
+    """
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        if line:
+            paragraphs[-1].append("  " + line)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    blocks = ["\b\n" + "\n".join(p) for p in paragraphs if p]
+    return "\b\nExamples:\n\n" + "\n\n".join(blocks)

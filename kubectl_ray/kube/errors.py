@@ -1,0 +1,115 @@
+"""API failures rendered the way kubectl renders them, always as one line."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kubectl_ray.errors import KubectlRayError, one_line
+
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What a request was doing, so errors can say which verb on which resource in which namespace."""
+
+    verb: str  # get, list, watch, create, update, patch, delete
+    resource: str = ""  # e.g. rayclusters.ray.io, pods
+    namespace: str | None = None
+    name: str | None = None
+    path: str = ""
+
+
+class ConnectionFailed(KubectlRayError):
+    """The API server could not be reached (refused, DNS, TLS, timeout, reset)."""
+
+
+class ApiError(KubectlRayError):
+    """The API server answered with an error status."""
+
+    prefix = ""
+
+    def __init__(self, status: int, reason: str, message: str, *, details: dict | None = None,
+                 request: RequestInfo | None = None, retry_after: float | None = None) -> None:
+        self.status = status
+        self.reason = reason or _REASONS.get(status, f"HTTP {status}")
+        self.details = details or {}
+        self.request = request
+        self.retry_after = retry_after
+        super().__init__(message or self.reason)
+
+    @classmethod
+    def from_response(cls, status: int, body: bytes, request: RequestInfo | None = None,
+                      retry_after: float | None = None) -> "ApiError":
+        doc: Any = None
+        try:
+            doc = json.loads(body.decode("utf-8", "replace")) if body else None
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and doc.get("kind") == "Status":
+            return cls(status, doc.get("reason") or "", str(doc.get("message") or ""),
+                       details=doc.get("details") or {}, request=request, retry_after=retry_after)
+        text = body.decode("utf-8", "replace").strip()[:300] if body else ""
+        return cls(status, "", text, request=request, retry_after=retry_after)
+
+    @property
+    def causes(self) -> list[dict]:
+        return [c for c in (self.details.get("causes") or []) if isinstance(c, dict)]
+
+    @property
+    def is_not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def names_an_object(self) -> bool:
+        """A 404 about one object, as opposed to one about a resource type the server lacks."""
+        return bool(self.details.get("name"))
+
+    def render(self) -> str:
+        if self.status == 401:
+            return f"error: You must be logged in to the server ({one_line(self.message) or 'Unauthorized'})"
+        if self.status == 403:
+            return f"Error from server (Forbidden): {one_line(self._forbidden_message())}"
+        if self.status == 422:
+            return f"Error from server (Invalid): {one_line(self._invalid_message())}"
+        return f"Error from server ({self.reason}): {one_line(self.message)}"
+
+    def _forbidden_message(self) -> str:
+        if "cannot" in self.message or self.request is None:
+            return self.message
+        req = self.request
+        where = f'in the namespace "{req.namespace}"' if req.namespace else "at the cluster scope"
+        return f'{req.resource} is forbidden: cannot {req.verb} resource "{req.resource}" {where}: {self.message}'
+
+    def _invalid_message(self) -> str:
+        kind = self.details.get("kind") or (self.request.resource if self.request else "object")
+        name = self.details.get("name") or (self.request.name if self.request else "")
+        if not self.causes:
+            return self.message
+        causes = "; ".join(f"{c.get('field', '')}: {c.get('message', '')}".strip(": ") for c in self.causes)
+        return f'{kind} "{name}" is invalid: {causes}'
+
+
+class CRDsMissing(KubectlRayError):
+    """`ray.io/v1` (or one of its resources) is not served: KubeRay is not installed."""
+
+
+class WatchExpired(Exception):
+    """The watch's resourceVersion is too old (410 Gone); the caller must list again."""

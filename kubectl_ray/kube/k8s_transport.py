@@ -1,0 +1,195 @@
+"""The `kubernetes` package as a transport (KUBECTL_RAY_TRANSPORT=kubernetes) and for pod exec.
+
+Both are configured from the same resolved ConnectionConfig as the native transport, so every
+kubeconfig and flag rule lives in one place (kubeconfig.py, auth.py).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import time
+from typing import Any, Iterator, Mapping
+
+from kubectl_ray.kube.auth import Authenticator
+from kubectl_ray.kube.errors import ApiError, ConnectionFailed, RequestInfo
+from kubectl_ray.kube.kubeconfig import ConnectionConfig
+from kubectl_ray.kube.transport import MAX_RETRIES, Response, _clean_query, _quote_path, encode_body, retry_delay, \
+    should_retry
+
+_UNSET: Any = object()
+
+
+class _CredentialFiles:
+    """The kubernetes package wants CA and client key pairs as files: keep them in a private directory."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="kubectl-ray-")
+        atexit.register(shutil.rmtree, self.dir, True)
+
+    def write(self, name: str, data: bytes) -> str:
+        path = os.path.join(self.dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return path
+
+
+def kubernetes_configuration(config: ConnectionConfig, auth: Authenticator) -> Any:
+    from kubernetes import client as k8s
+
+    files = _CredentialFiles()
+    conf = k8s.Configuration()
+    conf.host = config.server
+    conf.verify_ssl = not config.insecure
+    if config.insecure:  # kubectl stays quiet about --insecure-skip-tls-verify; so do we
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    if config.ca_data and not config.insecure:
+        conf.ssl_ca_cert = files.write("ca.crt", config.ca_data)
+    cert = auth.client_certificate()
+    if cert:
+        conf.cert_file = files.write("client.crt", cert[0])
+        conf.key_file = files.write("client.key", cert[1])
+    if config.tls_server_name:
+        conf.tls_server_name = config.tls_server_name
+    if config.proxy_url:
+        conf.proxy = config.proxy_url
+    return conf
+
+
+class KubernetesTransport:
+    def __init__(self, config: ConnectionConfig) -> None:
+        self.config = config
+        self.auth = Authenticator(config)
+        self.api_client = self._api_client()
+
+    def _api_client(self) -> Any:
+        from kubernetes import client as k8s
+
+        return k8s.ApiClient(kubernetes_configuration(self.config, self.auth))
+
+    def request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
+                content_type: str | None = None, accept: str = "application/json", stream: bool = False,
+                timeout: float | None = _UNSET, info: RequestInfo | None = None) -> Response:
+        import urllib3
+        from kubernetes.client.rest import ApiException
+
+        payload, ctype = encode_body(body, content_type)
+        if timeout is _UNSET:
+            timeout = self.config.timeout
+        url = self.config.server + _quote_path(path)
+        query_items = list(_clean_query(query).items())
+        attempt, refreshed = 0, False
+        while True:
+            headers = dict(self.auth.header_items())
+            headers.update({"Accept": accept, "User-Agent": "kubectl-ray"})
+            if ctype:
+                headers["Content-Type"] = ctype
+            try:
+                raw = self.api_client.rest_client.request(
+                    method, url, query_params=query_items, headers=dict(headers),
+                    body=body if isinstance(body, (dict, list)) else payload,  # it JSON-encodes objects itself
+                    _preload_content=False, _request_timeout=timeout)
+                status, data, retry_after = raw.status, None, None
+            except ApiException as exc:  # it raises for every non-2xx status
+                status, data = exc.status, exc.body if isinstance(exc.body, bytes) else str(exc.body or "").encode()
+                retry_after = (exc.headers or {}).get("Retry-After")
+            except urllib3.exceptions.HTTPError as exc:
+                raise ConnectionFailed(f"Unable to connect to the server {self.config.server}: {_reason(exc)}") from None
+            if status == 401 and not refreshed and self.auth.refresh():
+                refreshed = True
+                self.api_client = self._api_client()  # exec plugins may have issued a new client certificate
+                continue
+            if status >= 400:
+                if attempt < MAX_RETRIES and should_retry(method, status):
+                    time.sleep(retry_delay(attempt, retry_after))
+                    attempt += 1
+                    continue
+                raise ApiError.from_response(status, data or b"", info or RequestInfo(method.lower(), path=path))
+            response = Response(raw.status, dict(raw.headers), raw, lambda reuse, raw=raw: raw.release_conn(),
+                                server=self.config.server)
+            if not stream:
+                response.read()
+            return response
+
+    def close(self) -> None:
+        self.api_client.close()
+
+
+def _reason(exc: Exception) -> str:
+    reason = getattr(exc, "reason", None)
+    return str(reason or exc)
+
+
+class ExecSession:
+    """A command running in a container over the WebSocket channel protocol (v4.channel.k8s.io)."""
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+        self.stderr = b""
+        self._error = b""
+
+    def stdout_chunks(self, poll_seconds: float = 1.0) -> Iterator[bytes]:
+        """stdout as it arrives; stderr and the final status are kept for afterwards."""
+        from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+
+        ws = self._ws
+        try:
+            while True:
+                ws.update(timeout=poll_seconds)
+                out = ws.read_channel(STDOUT_CHANNEL)
+                if out:
+                    yield out
+                err = ws.read_channel(STDERR_CHANNEL)
+                if err and len(self.stderr) < 65536:
+                    self.stderr += err
+                status = ws.read_channel(ERROR_CHANNEL)
+                if status:
+                    self._error += status
+                if not ws.is_open():
+                    rest = ws.read_channel(STDOUT_CHANNEL)
+                    if rest:
+                        yield rest
+                    return
+        finally:
+            ws.close()
+
+    def failure(self) -> str | None:
+        """None if the command succeeded, else the server's message (exit code or exec error)."""
+        import json
+
+        if not self._error:
+            return None
+        try:
+            status = json.loads(self._error)
+        except ValueError:
+            return self._error.decode("utf-8", "replace").strip() or None
+        if status.get("status") == "Success":
+            return None
+        return str(status.get("message") or status.get("reason") or "command failed")
+
+
+def exec_in_pod(config: ConnectionConfig, pod: str, namespace: str, command: list[str],
+                container: str | None = None) -> ExecSession:
+    """Start `command` in a pod with stdout/stderr only (no stdin, no TTY) through the kubernetes client."""
+    from kubernetes import client as k8s
+    from kubernetes.client.rest import ApiException
+    from kubernetes.stream import stream
+
+    auth = Authenticator(config)
+    conf = kubernetes_configuration(config, auth)
+    authorization = auth.headers().get("Authorization")
+    if authorization:
+        # The WebSocket path forwards only the lower-case `authorization` header set from api_key.
+        conf.api_key = {"authorization": authorization}
+    api = k8s.CoreV1Api(k8s.ApiClient(conf))
+    try:
+        ws = stream(api.connect_get_namespaced_pod_exec, pod, namespace, command=command, container=container,
+                    stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False, binary=True)
+    except ApiException as exc:
+        raise ConnectionFailed(f"exec into pod {namespace}/{pod} failed: {exc.reason}") from None
+    return ExecSession(ws)

@@ -1,0 +1,109 @@
+"""Finding the KubeRay operator and its version (Deployments, or the head pods' env as a fallback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kubectl_ray.kube.client import KubeClient
+from kubectl_ray.kube.errors import ApiError
+from kubectl_ray.kube.resources import DEPLOYMENTS, PODS
+from kubectl_ray.versions import image_tag
+
+OPERATOR_SELECTOR = "app.kubernetes.io/name in (kuberay-operator,kuberay)"
+USAGE_TAGS_ENV = "RAY_USAGE_STATS_EXTRA_TAGS"
+
+
+@dataclass
+class OperatorInstall:
+    version: str
+    source: str  # "deployment" | "head-pod-env"
+    namespace: str | None = None
+    name: str | None = None
+    image: str | None = None
+    args: list[str] = field(default_factory=list)
+    available_replicas: int | None = None
+
+
+@dataclass
+class OperatorLookup:
+    installs: list[OperatorInstall] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # why a source could not be read (RBAC, ...)
+
+    @property
+    def primary(self) -> OperatorInstall | None:
+        return self.installs[0] if self.installs else None
+
+
+def find_operator(kube: KubeClient, namespace: str) -> OperatorLookup:
+    """All operator Deployments (cluster-wide, else this namespace), else the head-pod env fallback."""
+    lookup = OperatorLookup()
+    deployments = _list_deployments(kube, namespace, lookup)
+    for dep in sorted(deployments, key=lambda d: (d["metadata"].get("namespace", ""), d["metadata"]["name"])):
+        install = _from_deployment(dep)
+        if install:
+            lookup.installs.append(install)
+    if not lookup.installs:
+        install = _from_head_pods(kube, namespace, lookup)
+        if install:
+            lookup.installs.append(install)
+    return lookup
+
+
+def _list_deployments(kube: KubeClient, namespace: str, lookup: OperatorLookup) -> list[dict]:
+    try:
+        return kube.list(DEPLOYMENTS, all_namespaces=True, label_selector=OPERATOR_SELECTOR)
+    except ApiError as exc:
+        if exc.status != 403:
+            raise
+        lookup.problems.append(f"cannot list deployments in all namespaces (forbidden)")
+    try:
+        return kube.list(DEPLOYMENTS, namespace, label_selector=OPERATOR_SELECTOR)
+    except ApiError as exc:
+        if exc.status != 403:
+            raise
+        lookup.problems.append(f'cannot list deployments in namespace "{namespace}" (forbidden)')
+    return []
+
+
+def _from_deployment(dep: dict) -> OperatorInstall | None:
+    containers = ((dep.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+    if not containers:
+        return None
+    # Prefer the operator container by name; the upstream plugin took containers[0] blindly.
+    container = next((c for c in containers if c.get("name") == "kuberay-operator"), containers[0])
+    image = container.get("image") or ""
+    meta = dep.get("metadata") or {}
+    return OperatorInstall(
+        version=image_tag(image), source="deployment", namespace=meta.get("namespace"), name=meta.get("name"),
+        image=image, args=[str(a) for a in (container.get("args") or []) + (container.get("command") or [])],
+        available_replicas=(dep.get("status") or {}).get("availableReplicas"),
+    )
+
+
+def _from_head_pods(kube: KubeClient, namespace: str, lookup: OperatorLookup) -> OperatorInstall | None:
+    """`RAY_USAGE_STATS_EXTRA_TAGS=kuberay_version=v1.7.0;...` on a head pod names the operator that made it."""
+    try:
+        pods = next(kube.list_pages(PODS, namespace, label_selector="ray.io/node-type=head", page_size=20), [])
+    except ApiError as exc:
+        if exc.status != 403:
+            raise
+        lookup.problems.append(f'cannot list pods in namespace "{namespace}" (forbidden)')
+        return None
+    for pod in pods:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            for env in container.get("env") or []:
+                if env.get("name") == USAGE_TAGS_ENV:
+                    version = usage_tag_version(env.get("value") or "")
+                    if version:
+                        return OperatorInstall(version=version, source="head-pod-env",
+                                               namespace=pod["metadata"].get("namespace"),
+                                               name=pod["metadata"].get("name"))
+    return None
+
+
+def usage_tag_version(value: str) -> str | None:
+    for part in value.split(";"):
+        key, _, val = part.partition("=")
+        if key.strip() == "kuberay_version" and val.strip():
+            return val.strip()
+    return None
