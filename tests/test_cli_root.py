@@ -26,6 +26,25 @@ def test_help_shows_kubectl_ray_usage_and_commands():
     assert run_cli().stdout == result.stdout  # bare `kubectl ray` shows help
 
 
+def test_fast_root_help_is_exactly_what_click_renders():
+    """`kubectl ray --help` skips importing click; its text must not drift from click's."""
+    import click
+
+    from kubectl_ray.cli import root_help
+    from kubectl_ray.cli.root import cli
+
+    settings = {k: v for k, v in cli.context_settings.items() if k != "max_content_width"}
+    ctx = click.Context(cli, info_name="kubectl ray", terminal_width=80, **settings)
+    assert root_help() == cli.get_help(ctx) + "\n"
+
+
+def test_root_help_and_version_do_not_import_click():
+    code = ("import sys; from kubectl_ray.cli import main; main(['--help']); main(['--version']); "
+            "print('click' in sys.modules, file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_python_env(), cwd=REPO)
+    assert out.stderr.strip() == "False"
+
+
 def test_version_flag():
     result = run_cli("--version")
     assert (result.exit_code, result.stdout) == (0, f"kubectl ray, version {__version__}\n")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
+from kubectl_ray.cli import GLOBAL_FLAGS_EPILOG
 from kubectl_ray.kube.flags import ConnectionFlags
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 OUTPUT_FORMATS = ("json", "yaml", "wide", "name")
-GLOBAL_FLAGS_EPILOG = "Connection flags (--kubeconfig, --context, -n, --token, ...) work on every command: see 'kubectl ray options'."
 
 # (param decls, help) in kubectl's order and wording (cli-runtime config_flags.go)
 _CONNECTION_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [

@@ -55,7 +55,7 @@ def _list_deployments(kube: KubeClient, namespace: str, lookup: OperatorLookup) 
     except ApiError as exc:
         if exc.status != 403:
             raise
-        lookup.problems.append(f"cannot list deployments in all namespaces (forbidden)")
+        lookup.problems.append("cannot list deployments in all namespaces (forbidden)")
     try:
         return kube.list(DEPLOYMENTS, namespace, label_selector=OPERATOR_SELECTOR)
     except ApiError as exc:
