@@ -363,7 +363,8 @@ class EmulatorApp:
         sent = 0
         try:
             await response.prepare(request)
-            if rv not in (None, "", "0") and getattr(emu, "compacted_rv", None) and int(rv) < emu.compacted_rv:
+            too_old = rv not in (None, "", "0") and rv.isdigit() and int(rv) < emu.compacted_rv
+            if too_old or (fault is not None and fault.watch_gone):
                 await response.write(json.dumps({"type": "ERROR", "object": status_body(410, f"too old resource version: {rv}", "Expired")}).encode() + b"\n")
                 return response
             for event in initial:

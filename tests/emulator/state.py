@@ -51,6 +51,7 @@ class Fault:
     delay: float = 0.0  # seconds before answering (or before failing)
     reset: bool = False  # drop the connection mid-response
     close_watch_after: int | None = None  # end a watch stream after N events
+    watch_gone: bool = False  # answer a watch with an ERROR event 410 Gone (resourceVersion too old)
     method: str | None = None
     verb: str | None = None
     resource: str | None = None
@@ -99,6 +100,7 @@ class Emulator:
         self.pod_files: dict[tuple[str, str], dict[str, str]] = {}  # (ns, pod) -> {remote dir: local dir}
         self.hooks: dict[tuple[str, str], list[Callable[[dict[str, Any], "Emulator"], None]]] = {}
         self.max_page_size: int | None = None
+        self.compacted_rv = 0  # watches from an older resourceVersion get 410 Gone, as after etcd compaction
         self.tokens: dict[str, str] | None = None  # bearer token -> user; None = no auth required
         self.basic_users: dict[str, str] = {}  # "user:password" -> user
         self.require_client_cert_users: bool = False
