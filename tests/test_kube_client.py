@@ -326,3 +326,107 @@ def test_proxy_url_is_used(emulator, tmp_path):
     finally:
         proxy.shutdown()
     assert seen and seen[0].startswith(emulator.url + "/apis/ray.io/v1/namespaces/default/rayclusters")
+
+
+# --- every kubeconfig auth kind over TLS (the native transport replaces the kubernetes package) --------
+
+
+def _tls_kubeconfig(tmp_path, url, ca, name, **kwargs):
+    extra = {"certificate-authority-data": _ca_data(ca)}
+    extra.update(kwargs.pop("cluster_extra", {}))
+    return write_kubeconfig(tmp_path / name, kubeconfig(url, cluster_extra=extra, **kwargs))
+
+
+def test_token_file_over_tls(tls_emulator, ca, transport, tmp_path):
+    emu, url, _ = tls_emulator
+    emu.tokens = {"from-file": "frank"}
+    (tmp_path / "token").write_text("from-file\n")
+    path = _tls_kubeconfig(tmp_path, url, ca, "cfg", user={"tokenFile": "token"})  # relative to the kubeconfig
+    connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
+    assert emu.requests[-1].user == "frank"
+
+
+def test_exec_plugin_and_impersonation_over_tls(tls_emulator, ca, transport, tmp_path):
+    emu, url, _ = tls_emulator
+    emu.tokens = {"exec-token": "dave"}
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                     "command": _exec_plugin(tmp_path, "exec-token", str(tmp_path / "runs")),
+                     "env": [{"name": "EXTRA", "value": "yes"}]}}
+    path = _tls_kubeconfig(tmp_path, url, ca, "cfg", user=user)
+    connect(ConnectionFlags(kubeconfig=path, as_user="system:serviceaccount:ray:runner")).list(RAYCLUSTERS)
+    assert emu.requests[-1].user == "dave"
+    assert emu.requests[-1].headers["impersonate-user"] == "system:serviceaccount:ray:runner"
+
+
+def test_basic_auth_over_tls(tls_emulator, ca, transport, tmp_path):
+    emu, url, _ = tls_emulator
+    emu.basic_users = {"admin:pw": "basic"}
+    path = _tls_kubeconfig(tmp_path, url, ca, "cfg", user={"username": "admin", "password": "pw"})
+    connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
+    assert emu.requests[-1].user == "basic"
+
+
+def test_https_proxy_connect_tunnel(tls_emulator, ca, tmp_path):
+    """proxy-url with an https server: CONNECT tunnel, TLS verified end to end against the API server."""
+    import socketserver
+    import threading
+
+    emu, url, _ = tls_emulator
+    tunnels = []
+
+    class ConnectProxy(socketserver.StreamRequestHandler):
+        def handle(self):
+            request = self.rfile.readline().decode()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            method, target, _ = request.split(" ", 2)
+            assert method == "CONNECT"
+            tunnels.append(target)
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            self.wfile.flush()
+            pipes = [threading.Thread(target=_pipe, args=(self.connection, upstream)),
+                     threading.Thread(target=_pipe, args=(upstream, self.connection))]
+            for p in pipes:
+                p.start()
+            for p in pipes:
+                p.join()
+
+    proxy = socketserver.ThreadingTCPServer(("127.0.0.1", 0), ConnectProxy)
+    proxy.daemon_threads = True
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        path = _tls_kubeconfig(tmp_path, url, ca, "cfg",
+                               cluster_extra={"proxy-url": f"http://127.0.0.1:{proxy.server_address[1]}"})
+        assert [c["metadata"]["name"] for c in connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)] == ["secure"]
+    finally:
+        proxy.shutdown()
+    assert tunnels == [url.split("//", 1)[1]]
+
+
+def _pipe(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def test_oidc_id_token_and_removed_auth_providers(emulator, tmp_path):
+    emulator.emu.tokens = {"id-token-value": "oidc-user"}
+    oidc = {"auth-provider": {"name": "oidc", "config": {"id-token": "id-token-value", "idp-issuer-url": "https://idp"}}}
+    connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "oidc", kubeconfig(emulator.url, user=oidc)))).list(RAYCLUSTERS)
+    assert emulator.emu.requests[-1].user == "oidc-user"
+    gcp = {"auth-provider": {"name": "gcp", "config": {}}}
+    with pytest.raises(Exception) as exc:
+        connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "gcp", kubeconfig(emulator.url, user=gcp)))).list(RAYCLUSTERS)
+    assert "gke-gcloud-auth-plugin" in exc.value.render()
