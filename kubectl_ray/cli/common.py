@@ -132,6 +132,26 @@ def kube_command(func: Callable[..., Any]) -> Callable[..., Any]:
     return add_connection_options(wrapper, hidden=True)
 
 
+def kube_group(func: Callable[..., Any]) -> Callable[..., Any]:
+    """For a command group's callback (create the group with invoke_without_command=True): connection
+    flags given before the subcommand (`kubectl ray get -n ns cluster`) reach every subcommand, and
+    the group alone (`kubectl ray get --kubeconfig x`) prints its help and exits 0, like upstream."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        group_flags = flags_from_kwargs(kwargs)
+        ctx = click.get_current_context()
+        root = ctx.find_root().obj
+        if isinstance(root, CommandEnv):
+            root.flags = root.flags.merged_with(group_flags)
+        if ctx.invoked_subcommand is None:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return func(*args, **kwargs)
+
+    return add_connection_options(wrapper, hidden=True)
+
+
 def output_option(choices: tuple[str, ...] = OUTPUT_FORMATS, help_text: str | None = None) -> Callable[..., Any]:
     return click.option(
         "-o", "--output", type=click.Choice(choices, case_sensitive=False), default=None,

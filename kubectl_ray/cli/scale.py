@@ -1,0 +1,110 @@
+"""`kubectl ray scale cluster NAME -w GROUP [-r N] [--min-replicas N] [--max-replicas N]`.
+
+Read-modify-replace: GET the RayCluster, change one worker group (resources/scaling.py), PUT it
+back with the resourceVersion that was read. On 409 Conflict someone else wrote in between, so the
+whole cycle starts again from a fresh GET, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, KubectlGroup, examples, kube_command, \
+    kube_group
+from kubectl_ray.errors import KubectlRayError, UsageError
+
+if TYPE_CHECKING:
+    from kubectl_ray.resources.scaling import ScaleRequest
+
+MAX_ATTEMPTS = 5  # GET + PUT cycles before a persistent 409 is reported
+
+
+@click.group("scale", cls=KubectlGroup, no_args_is_help=True, invoke_without_command=True,
+             short_help="Scale a worker group of a RayCluster")
+@kube_group
+def scale() -> None:
+    """Scale Ray resources."""
+
+
+@scale.command("cluster", cls=KubectlCommand, context_settings=CONTEXT_SETTINGS, epilog=examples(
+    "# Set one worker group of a Ray cluster to 3 replicas",
+    "kubectl ray scale cluster my-cluster -w my-group -r 3",
+    "",
+    "# Let the autoscaler move between 1 and 10 workers",
+    "kubectl ray scale cluster my-cluster -w my-group --min-replicas 1 --max-replicas 10",
+    "",
+    "# Show the RayCluster as it would be written, without writing it",
+    "kubectl ray scale cluster my-cluster -w my-group -r 0 --dry-run",
+))
+@click.argument("cluster_name", metavar="RAYCLUSTER")
+@click.option("-w", "--worker-group", "worker_group", default="", metavar="GROUP", help="The worker group to scale (required).")
+@click.option("-r", "--replicas", type=int, default=-1, show_default=True,
+              help="Desired number of replicas in the worker group (-1: leave as is).")
+@click.option("--min-replicas", type=int, default=-1, show_default=True,
+              help="Minimum number of replicas of the worker group (-1: leave as is).")
+@click.option("--max-replicas", type=int, default=-1, show_default=True,
+              help="Maximum number of replicas of the worker group (-1: leave as is).")
+@click.option("--dry-run", is_flag=True, default=False, help="Print the RayCluster as it would be written (YAML); write nothing.")
+@kube_command
+def scale_cluster(env: CommandEnv, cluster_name: str, worker_group: str, replicas: int, min_replicas: int,
+                  max_replicas: int, dry_run: bool) -> None:
+    """Change replicas, minReplicas and maxReplicas of one worker group of a RayCluster.
+
+    Only the named group changes; nothing is written when the group already has the requested
+    values. With in-tree autoscaling enabled the autoscaler owns `replicas`: prefer
+    --min-replicas/--max-replicas there.
+    """
+    from kubectl_ray.resources.scaling import ScaleRequest, validate_request
+
+    request = ScaleRequest(worker_group, replicas, min_replicas, max_replicas)
+    validate_request(request)
+    if not cluster_name.strip():
+        raise UsageError("Ray cluster name must not be empty")
+    _scale(env, cluster_name, request, dry_run)
+
+
+def _scale(env: CommandEnv, name: str, request: "ScaleRequest", dry_run: bool) -> None:
+    from kubectl_ray.kube.errors import ApiError
+    from kubectl_ray.kube.resources import RAYCLUSTERS
+    from kubectl_ray.printing import info, to_yaml
+    from kubectl_ray.resources.scaling import describe, scale_worker_group
+
+    kube, ns = env.kube(), env.namespace
+    where = f"worker group {request.group} in Ray cluster {name} in namespace {ns}"
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            current = kube.get(RAYCLUSTERS, name, ns)
+        except ApiError as exc:
+            raise KubectlRayError(f"failed to scale {where}: {exc.message}") from None
+        result = scale_worker_group(current, request)
+        if attempt == 1:
+            _warn_if_autoscaled(current, request)
+        if not result.changed:
+            click.echo(describe(current, request.group, []))
+            return
+        if dry_run:
+            env.out.write(to_yaml(result.cluster))
+            info(describe(current, request.group, result.changes).replace("Updated ", "Would update ", 1) + " (dry run)")
+            return
+        try:
+            kube.replace(RAYCLUSTERS, result.cluster, ns)
+        except ApiError as exc:
+            if exc.status == 409 and attempt < MAX_ATTEMPTS:
+                continue  # someone wrote in between: read again and redo the change on their version
+            tries = f" (gave up after {attempt} attempts)" if exc.status == 409 else ""
+            raise KubectlRayError(f"failed to update {where}: {exc.message}{tries}") from None
+        click.echo(describe(current, request.group, result.changes))
+        return
+
+
+def _warn_if_autoscaled(cluster: dict, request: "ScaleRequest") -> None:
+    from kubectl_ray.printing import warn
+    from kubectl_ray.resources.scaling import autoscaling_enabled
+
+    if autoscaling_enabled(cluster) and request.is_set(request.replicas):
+        meta = cluster.get("metadata") or {}
+        warn(f"Ray cluster {meta.get('name')} has in-tree autoscaling enabled (spec.enableInTreeAutoscaling): "
+             f"the Ray autoscaler owns the replicas of worker group {request.group} and may change them back; "
+             "use --min-replicas/--max-replicas to bound it instead")
