@@ -132,6 +132,10 @@ class ExecSession:
         self._ws = ws
         self.stderr = b""
         self._error = b""
+        # WSClient also appends every stdout/stderr byte to `_all` for read_all(), and stream() has no
+        # way to pass capture_all=False: drop that copy, or a large tar stream piles up in memory.
+        if hasattr(ws, "_all"):
+            ws._all = _Discard()
 
     def stdout_chunks(self, poll_seconds: float = 1.0) -> Iterator[bytes]:
         """stdout as it arrives; stderr and the final status are kept for afterwards."""
@@ -173,6 +177,14 @@ class ExecSession:
         return str(status.get("message") or status.get("reason") or "command failed")
 
 
+class _Discard:
+    def write(self, _data: Any) -> None:
+        pass
+
+    def getvalue(self) -> bytes:
+        return b""
+
+
 def exec_in_pod(config: ConnectionConfig, pod: str, namespace: str, command: list[str],
                 container: str | None = None) -> ExecSession:
     """Start `command` in a pod with stdout/stderr only (no stdin, no TTY) through the kubernetes client."""
@@ -190,6 +202,24 @@ def exec_in_pod(config: ConnectionConfig, pod: str, namespace: str, command: lis
     try:
         ws = stream(api.connect_get_namespaced_pod_exec, pod, namespace, command=command, container=container,
                     stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False, binary=True)
-    except ApiException as exc:
-        raise ConnectionFailed(f"exec into pod {namespace}/{pod} failed: {exc.reason}") from None
+    except (ApiException, AttributeError) as exc:
+        # A refused WebSocket handshake arrives as ApiException(status=0) whose reason holds the HTTP
+        # status and body; some client versions then trip over its empty body (AttributeError).
+        cause = exc if isinstance(exc, ApiException) else exc.__context__
+        if not isinstance(cause, ApiException):
+            raise
+        raise _exec_error(cause, pod, namespace) from None
     return ExecSession(ws)
+
+
+def _exec_error(exc: Any, pod: str, namespace: str) -> Exception:
+    """`Handshake status 400 Bad Request -+-+- {headers} -+-+- {Status JSON}` -> ApiError, like kubectl's."""
+    import re
+
+    reason = str(exc.reason or "")
+    match = re.match(r"Handshake status (\d+)", reason)
+    parts = reason.split(" -+-+- ")
+    if match and len(parts) >= 3:
+        info = RequestInfo("create", "pods/exec", namespace, pod)
+        return ApiError.from_response(int(match.group(1)), parts[-1].encode("utf-8", "replace"), info)
+    return ConnectionFailed(f"exec into pod {namespace}/{pod} failed: {reason or exc}")
