@@ -135,11 +135,24 @@ def _kill_leftovers(temp_dir: str) -> int:
     return killed
 
 
+_SHARED: dict = {}  # the one head, and how many fixture definitions use it
+
+
 @pytest.fixture(scope="session")
 def ray_head() -> RayHead:
-    """One real Ray head for the whole session (starting one costs ~5 s, stopping ~6 s)."""
-    head, proc = start_ray_head()
+    """One real Ray head for the whole session (starting one costs ~5 s, stopping ~6 s).
+
+    Every module that imports this fixture gets its own session-scoped definition from pytest, so
+    the head itself is shared here: started by the first user, stopped after the last one.
+    """
+    if "head" not in _SHARED:
+        _SHARED["head"], _SHARED["proc"] = start_ray_head()
+        _SHARED["users"] = 0
+    _SHARED["users"] += 1
     try:
-        yield head
+        yield _SHARED["head"]
     finally:
-        stop_ray_head(proc, head.temp_dir)
+        _SHARED["users"] -= 1
+        if _SHARED["users"] == 0:
+            head, proc = _SHARED.pop("head"), _SHARED.pop("proc")
+            stop_ray_head(proc, head.temp_dir)

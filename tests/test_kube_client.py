@@ -430,3 +430,25 @@ def test_oidc_id_token_and_removed_auth_providers(emulator, tmp_path):
     with pytest.raises(Exception) as exc:
         connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "gcp", kubeconfig(emulator.url, user=gcp)))).list(RAYCLUSTERS)
     assert "gke-gcloud-auth-plugin" in exc.value.render()
+
+
+def test_interrupted_request_does_not_poison_the_next_one(emulator, monkeypatch):
+    """Ctrl-C in the middle of a request (e.g. during a job's cleanup) must not break the next request."""
+    import http.client
+
+    emulator.emu.add(ray_cluster("a"))
+    kube = client_for(emulator)
+    kube.list(RAYCLUSTERS)  # a keep-alive connection now exists
+    original = http.client.HTTPConnection.getresponse
+    calls = {"n": 0}
+
+    def interrupted(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "getresponse", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        kube.get(RAYCLUSTERS, "a")
+    assert kube.get(RAYCLUSTERS, "a")["metadata"]["name"] == "a"

@@ -215,6 +215,9 @@ class HttpTransport:
             except (OSError, http.client.HTTPException) as exc:
                 self._drop(conn)
                 raise self._connection_error(exc, timeout) from None
+            except BaseException:
+                self._drop(conn)  # e.g. Ctrl-C mid-request: the connection is half-used, never reuse it
+                raise
 
             if stream:
                 self._local.conn = None  # a streamed body owns its connection until it is closed

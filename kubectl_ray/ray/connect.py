@@ -1,0 +1,150 @@
+"""Reach a RayCluster's dashboard: `--address URL`, or a port-forward to its head Service.
+
+    with open_dashboard(env, cluster=cluster_obj, address=None, note=info) as client:
+        client.version()
+
+- `--address URL` is used as given (behind an ingress, an existing `kubectl ray session`, ...).
+- Otherwise `kubectl port-forward service/<head service> :<dashboard port>` on a free local port
+  (kubectl_ray.kube.portforward.PortForwarder, shared with `kubectl ray session`), with every
+  kubectl connection flag passed through, restarted if it drops. The head Service name is read
+  from the RayCluster's status each time the forward (re)starts; its dashboard port is the port
+  named `dashboard` (8265 if the Service has none).
+- A RayCluster with `spec.authOptions.mode: token` gets `Authorization: Bearer <token>` (what Ray's
+  own client sends), the token read from the Secret KubeRay uses (`authOptions.secretName`, else
+  the cluster's name; key `auth_token`). A user-given Authorization header wins. The token is never
+  printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+
+from kubectl_ray.errors import KubectlRayError
+from kubectl_ray.ray.dashboard import DashboardClient, DashboardError, DashboardUnreachable
+
+if TYPE_CHECKING:
+    from kubectl_ray.cli.common import CommandEnv
+
+DASHBOARD_PORT = 8265
+DASHBOARD_PORT_NAME = "dashboard"
+TOKEN_KEY = "auth_token"
+PORT_FORWARD_TIMEOUT = 90.0  # kubectl itself waits up to 60 s for the pod
+DASHBOARD_READY_TIMEOUT = 60.0
+
+Note = Callable[[str], None]
+
+
+def uses_token_auth(cluster: Mapping[str, Any] | None) -> bool:
+    auth = ((cluster or {}).get("spec") or {}).get("authOptions") or {}
+    return str(auth.get("mode", "")).lower() == "token"
+
+
+def cluster_token(kube: Any, cluster: Mapping[str, Any]) -> str:
+    """The token of a token-auth RayCluster, from its Secret (never printed)."""
+    from kubectl_ray.kube.errors import ApiError
+    from kubectl_ray.kube.resources import SECRETS
+
+    meta = cluster.get("metadata") or {}
+    ns, name = meta.get("namespace"), meta.get("name")
+    secret_name = (((cluster.get("spec") or {}).get("authOptions") or {}).get("secretName")) or name
+    hint = "or pass it with --headers '{\"Authorization\": \"Bearer TOKEN\"}'"
+    try:
+        secret = kube.get(SECRETS, secret_name, ns)
+    except ApiError as exc:
+        raise KubectlRayError(f'RayCluster "{name}" uses token authentication but its Secret "{ns}/{secret_name}" '
+                              f"cannot be read ({exc.render()}); {hint}") from None
+    encoded = (secret.get("data") or {}).get(TOKEN_KEY)
+    if not encoded:
+        raise KubectlRayError(f'secret "{ns}/{secret_name}" of RayCluster "{name}" has no {TOKEN_KEY}; {hint}')
+    try:
+        return base64.b64decode(encoded).decode().strip()
+    except (ValueError, UnicodeDecodeError):
+        raise KubectlRayError(f'secret "{ns}/{secret_name}" has a malformed {TOKEN_KEY}; {hint}') from None
+
+
+def head_service_name(cluster: Mapping[str, Any]) -> str | None:
+    return ((((cluster.get("status") or {}).get("head")) or {}).get("serviceName")) or None
+
+
+def dashboard_port(service: Mapping[str, Any] | None) -> int:
+    for port in ((service or {}).get("spec") or {}).get("ports") or []:
+        if port.get("name") == DASHBOARD_PORT_NAME and port.get("port"):
+            return int(port["port"])
+    return DASHBOARD_PORT
+
+
+def has_authorization(headers: Mapping[str, str]) -> bool:
+    return any(k.lower() == "authorization" for k in headers)
+
+
+@contextmanager
+def open_dashboard(env: "CommandEnv", *, cluster: Mapping[str, Any] | None, address: str | None,
+                   headers: Mapping[str, str] | None = None, verify: bool | str = True, verbose: bool = False,
+                   note: Note = lambda _m: None) -> Iterator[DashboardClient]:
+    """A client for the cluster's dashboard, port-forwarded unless `address` is given."""
+    headers = dict(headers or {})
+    token = None
+    if cluster is not None and uses_token_auth(cluster) and not has_authorization(headers):
+        token = cluster_token(env.kube(), cluster)
+    if address:
+        yield DashboardClient(address, headers=headers, verify=verify, token=token)
+        return
+    if cluster is None:
+        raise KubectlRayError("no RayCluster to port-forward to; pass --address URL of its Ray dashboard")
+    forwarder = _forwarder(env, cluster, verbose=verbose, note=note)
+    try:
+        forwarder.start(timeout=PORT_FORWARD_TIMEOUT)
+        port = forwarder.ports[0].remote
+        url = forwarder.url(port)
+        if verbose:
+            note(f"Ray dashboard forwarded to {url}")
+        yield DashboardClient(url, headers=headers, verify=verify, token=token)
+    finally:
+        forwarder.stop()
+
+
+def _forwarder(env: "CommandEnv", cluster: Mapping[str, Any], *, verbose: bool, note: Note) -> Any:
+    from kubectl_ray.kube.portforward import PortForwarder, PortSpec
+    from kubectl_ray.kube.resources import RAYCLUSTERS, SERVICES
+    from kubectl_ray.kube.targets import TargetNotReady
+
+    kube = env.kube()
+    meta = cluster.get("metadata") or {}
+    ns, name = meta.get("namespace") or env.namespace, meta.get("name")
+
+    def resolve() -> str:
+        current = kube.get(RAYCLUSTERS, name, ns)
+        service = head_service_name(current)
+        if not service:
+            raise TargetNotReady(f'RayCluster "{name}" has no head service in its status yet')
+        return f"service/{service}"
+
+    first = head_service_name(cluster)
+    port = dashboard_port(kube.get_or_none(SERVICES, first, ns) if first else None)
+    return PortForwarder(env.flags, ns, resolve, ports=[PortSpec(port)], on_event=note, verbose=verbose)
+
+
+def wait_for_dashboard(client: DashboardClient, *, timeout: float | None = None, note: Note = lambda _m: None,
+                       sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """GET /api/version until the dashboard answers (it starts a little after the head pod is Ready)."""
+    timeout = DASHBOARD_READY_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        try:
+            return client.version()
+        except DashboardUnreachable as exc:
+            if time.monotonic() >= deadline:
+                raise DashboardUnreachable(f"{exc.message} (gave up after {timeout:g}s)") from None
+            if not told:
+                note(f"Waiting for the Ray dashboard at {client.address} to answer")
+                told = True
+            sleep(1.0)
+        except DashboardError as exc:
+            if exc.status in (502, 503, 504) and time.monotonic() < deadline:
+                sleep(1.0)
+                continue
+            raise
