@@ -79,7 +79,12 @@ def root_help(width: int = 80) -> str:
 def _module_exists(module: str) -> bool:
     """True if a command's module is on disk (checked without importing it)."""
     base = os.path.join(os.path.dirname(__file__), module.rsplit(".", 1)[-1])
-    return os.path.exists(base + ".py") or os.path.isdir(base)
+    if os.path.exists(base + ".py") or os.path.isdir(base):
+        return True
+    # Inside the krew zipapp the modules are zip members, not files: ask the import system.
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 def __getattr__(name: str) -> Any:

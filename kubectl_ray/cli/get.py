@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple
 
 import click
 
+from kubectl_ray import completion
 from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, KubectlGroup, examples, \
     kube_command, kube_group, output_option
 from kubectl_ray.errors import KubectlRayError, UsageError
@@ -195,7 +196,7 @@ def get() -> None:
     "# As YAML",
     "kubectl ray get cluster my-cluster -o yaml",
 ))
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=completion.ray_clusters())
 @list_options
 @kube_command
 def get_cluster(env: CommandEnv, name: str | None, output: str | None, selector: str | None, all_namespaces: bool,
@@ -227,7 +228,7 @@ def get_cluster(env: CommandEnv, name: str | None, output: str | None, selector:
     "# One group, in whichever cluster of any namespace has it",
     "kubectl ray get workergroup gpu-group -A",
 ))
-@click.argument("group", required=False)
+@click.argument("group", required=False, shell_complete=completion.worker_groups(cluster_param="ray_cluster"))
 @click.option("-c", "--ray-cluster", "ray_cluster", default=None, metavar="RAYCLUSTER",
               help="Only the worker groups of this Ray cluster.")
 @list_options
@@ -295,7 +296,7 @@ def _ready_workers(env: CommandEnv, opts: ListOptions, ray_cluster: str | None,
     "# Nodes of one cluster, with pod status, IP and Kubernetes node",
     "kubectl ray get nodes -c my-cluster -o wide",
 ))
-@click.argument("node", required=False)
+@click.argument("node", required=False, shell_complete=completion.ray_nodes(cluster_param="ray_cluster"))
 @click.option("-c", "--ray-cluster", "ray_cluster", default=None, metavar="RAYCLUSTER",
               help="Only the nodes of this Ray cluster.")
 @list_options
@@ -334,7 +335,7 @@ def get_node(env: CommandEnv, node: str | None, ray_cluster: str | None, output:
     "# Every RayJob in all namespaces, names only",
     "kubectl ray get jobs -A -o name",
 ))
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=completion.ray_jobs())
 @list_options
 @kube_command
 def get_job(env: CommandEnv, name: str | None, output: str | None, selector: str | None, all_namespaces: bool,
@@ -367,7 +368,7 @@ get.add_command(get_job)
     "# With the number of serve endpoints and the Ready condition's reason",
     "kubectl ray get services -o wide",
 ))
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=completion.ray_services())
 @list_options
 @kube_command
 def get_service(env: CommandEnv, name: str | None, output: str | None, selector: str | None, all_namespaces: bool,
@@ -396,7 +397,7 @@ AUTH_TOKEN_KEY = "auth_token"
     "# Use it against the dashboard",
     "curl -H \"Authorization: Bearer $(kubectl ray get token my-cluster)\" http://localhost:8265/api/version",
 ))
-@click.argument("cluster_name", metavar="CLUSTER")
+@click.argument("cluster_name", metavar="CLUSTER", shell_complete=completion.ray_clusters())
 @kube_command
 def get_token(env: CommandEnv, cluster_name: str) -> None:
     """Print the auth token of a RayCluster with spec.authOptions.mode=token.
