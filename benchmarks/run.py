@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, compare, env_with_plugin, kubectl_path, machine_facts, markdown_table, plugin_cmd, run_once  # noqa: E402
+from common import REPO, compare, env_with_plugin, installed_bin, kubectl_path, machine_facts, markdown_table, plugin_cmd, run_once  # noqa: E402
 import fixtures  # noqa: E402
 
 from tests.emulator import Emulator, EmulatorServer, kubeconfig, write_kubeconfig  # noqa: E402
@@ -157,17 +157,18 @@ def bench_get_workergroup(args) -> list[Result]:
 
 @scenario("create-dry-run")
 def bench_create_dry_run(args) -> list[Result]:
+    """kubectl needs discovery (a server) even for a client dry-run; both get the same emulator."""
     kubectl = kubectl_path()
     if not kubectl:
         return []
-    with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(plugin_cmd("create", "cluster", "demo", "--dry-run", "-o", "yaml"), capture_output=True, text=True,
-                             check=True, env=env_with_plugin())
+    with ServedEmulator(Emulator()) as served, tempfile.TemporaryDirectory() as tmp:
+        ours_cmd = plugin_cmd("create", "cluster", "demo", "--dry-run", "-o", "yaml", "--kubeconfig", served.kubeconfig)
+        out = subprocess.run(ours_cmd, capture_output=True, text=True, check=True, env=env_with_plugin())
         manifest = Path(tmp) / "demo.yaml"
         manifest.write_text(out.stdout)
         env = _kubectl_env(tmp)
-        ours, ref = compare(plugin_cmd("create", "cluster", "demo", "--dry-run", "-o", "yaml"),
-                            [kubectl, "create", "--dry-run=client", "-o", "yaml", "-f", str(manifest)], args.runs, env)
+        reference = [kubectl, "create", "--dry-run=client", "-o", "yaml", "-f", str(manifest), "--kubeconfig", served.kubeconfig]
+        ours, ref = compare(ours_cmd, reference, args.runs, env)
     return [_ratio_result("kubectl ray create cluster --dry-run", ours, ref, "kubectl create --dry-run=client -o yaml -f", 1.5)]
 
 
@@ -221,6 +222,7 @@ def main() -> int:
     unknown = [s for s in chosen if s not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
+    print(f"installing this checkout into {installed_bin()} (pip install ., as users get it) ...", file=sys.stderr)
     results: list[Result] = []
     started = time.monotonic()
     for name in chosen:
