@@ -28,6 +28,11 @@ class KubectlRayError(Exception):
     def render(self) -> str:
         return self.prefix + one_line(self.message)
 
+    def detail(self) -> str:
+        """The rendered line without `error: `, for wrapping into a message that says what was being done."""
+        text = self.render()
+        return text[len("error: "):] if text.startswith("error: ") else text
+
 
 class UsageError(KubectlRayError):
     """Invalid flags, arguments or input files, found before anything is written."""

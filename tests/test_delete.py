@@ -57,7 +57,7 @@ def test_one_missing_others_still_deleted_exit_1(objects):
     assert result.exit_code == 1
     assert result.stdout == 'raycluster.ray.io "a" deleted\nrayjob.ray.io "j" deleted\n'
     assert result.stderr == ('Error from server (NotFound): rayclusters.ray.io "missing" not found\n'
-                             "error: 1 of 3 resources could not be deleted\n")
+                             "1 of 3 resources could not be deleted\n")
     assert remaining(objects, "rayclusters") == ["b"] and remaining(objects, "rayjobs") == []
 
 
@@ -161,7 +161,7 @@ def test_wait_times_out_per_resource(objects):
     assert result.exit_code == 1
     assert result.stdout == 'raycluster.ray.io "a" deleted\nrayjob.ray.io "j" deleted\n'
     assert result.stderr == ('error: timed out after 1s waiting for raycluster.ray.io "a" to be deleted\n'
-                             "error: 1 of 2 resources could not be deleted\n")
+                             "1 of 2 resources could not be deleted\n")
 
 
 def test_wait_zero_timeout_checks_once(objects):

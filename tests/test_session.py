@@ -204,12 +204,11 @@ def test_kubectl_path_wins_over_path(emulator, tmp_path, backend):
     assert len(fake.runs()) == 1
 
 
-def test_rayjob_without_head_service_times_out_with_the_reason(emulator, tmp_path, backend, monkeypatch):
-    monkeypatch.setattr(session_module, "START_TIMEOUT_SECONDS", 1.5)
+def test_rayjob_without_head_service_times_out_with_the_reason(emulator, tmp_path, backend):
     emulator.emu.add({"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "young", "namespace": "default"},
                       "spec": {"entrypoint": "python x.py"}})
     fake = FakeKubectl(tmp_path, backend_port=backend.port)
-    result = emulator.run("session", "rayjob/young", env=fake.env())
+    result = emulator.run("session", "rayjob/young", "--timeout", "1.5s", env=fake.env())
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == (
         'error: port-forward to the Ray head service was not ready within 1.5s (RayJob "young" has no head service '

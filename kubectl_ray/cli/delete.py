@@ -59,7 +59,10 @@ def delete(env: CommandEnv, targets: tuple[str, ...], yes: bool, wait: bool, tim
         return
     failures = _delete_all(env, refs, wait, timeout_seconds)
     if failures:
-        raise KubectlRayError(f"{failures} of {len(refs)} resources could not be deleted")
+        # Each failure already has its error line (kubectl style); a summary only when there were several.
+        if len(refs) > 1:
+            click.echo(f"{failures} of {len(refs)} resources could not be deleted", err=True)
+        click.get_current_context().exit(1)
 
 
 def parse_targets(targets: tuple[str, ...]) -> list["ResourceRef"]:

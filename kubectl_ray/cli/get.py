@@ -413,7 +413,7 @@ def get_token(env: CommandEnv, cluster_name: str) -> None:
     try:
         cluster = kube.get(RAYCLUSTERS, cluster_name, ns)
     except ApiError as exc:
-        raise KubectlRayError(f"failed to get RayCluster {ns}/{cluster_name}: {exc.message}") from None
+        raise KubectlRayError(f"failed to get RayCluster {ns}/{cluster_name}: {exc.detail()}") from None
     auth = (cluster.get("spec") or {}).get("authOptions") or {}
     if auth.get("mode") != "token":
         raise KubectlRayError(f"RayCluster {ns}/{cluster_name} was not configured to use authentication tokens")
@@ -421,7 +421,7 @@ def get_token(env: CommandEnv, cluster_name: str) -> None:
     try:
         secret = kube.get(SECRETS, secret_name, ns)
     except ApiError as exc:
-        raise KubectlRayError(f"failed to get secret {ns}/{secret_name}: {exc.message}") from None
+        raise KubectlRayError(f"failed to get secret {ns}/{secret_name}: {exc.detail()}") from None
     token = _decode_token(secret, f"{ns}/{secret_name}")
     out = env.out
     buffer = getattr(out, "buffer", None)

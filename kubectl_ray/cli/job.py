@@ -434,6 +434,9 @@ def _payload(flags: dict[str, Any], entrypoint: str, submission_id: str) -> dict
 
 # --- submit: run ---------------------------------------------------------------------------------
 
+CLEANUP_ATTEMPTS = 4  # 0.5 + 1 + 2 s of backoff: rides out a restarting API server
+
+
 class _Cleanup:
     """Deletes the RayJob this command created when something fails before the Ray job exists."""
 
@@ -452,14 +455,36 @@ class _Cleanup:
         self.armed = False
         if self.opts.keep:
             return f'kept RayJob "{name}" (--keep); delete it with: kubectl ray delete rayjob/{name} -n {ns}'
-        try:
-            with _ignoring_sigint():
-                # A Ctrl-C can land mid-request and leave the kept-alive connection half used: start afresh.
-                self.kube.transport.close()
-                self.kube.delete(RAYJOBS, name, ns)
-        except KubectlRayError as exc:
-            return f'could not delete RayJob "{name}" created by this command: {exc.render().removeprefix("error: ")}'
+        with _ignoring_sigint():
+            problem = self._delete_with_retries(RAYJOBS, name, ns)
+        if problem is not None:
+            return (f'could not delete RayJob "{name}" created by this command ({problem}); delete it with: '
+                    f"kubectl ray delete rayjob/{name} -n {ns}")
         return f'deleted RayJob "{name}" created by this command'
+
+    def _delete_with_retries(self, res: Any, name: str, ns: str) -> str | None:
+        """DELETE, retried when the API is unreachable or failing (a lost answer makes the retry's 404
+        mean success). Returns None once deleted, else the last error."""
+        from kubectl_ray.kube.errors import ApiError, ConnectionFailed
+
+        problem = ""
+        for attempt in range(CLEANUP_ATTEMPTS):
+            if attempt:
+                time.sleep(0.5 * 2 ** (attempt - 1))
+            try:
+                self.kube.delete(res, name, ns)
+                return None
+            except ApiError as exc:
+                if exc.status == 404:
+                    return None
+                problem = exc.render()
+                if exc.status != 429 and exc.status < 500:
+                    break
+            except ConnectionFailed as exc:
+                problem = exc.render().removeprefix("error: ")
+            except KubectlRayError as exc:
+                return exc.render().removeprefix("error: ")
+        return f"{problem} (after {attempt + 1} attempts)" if attempt else problem
 
 
 @contextmanager

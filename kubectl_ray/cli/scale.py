@@ -78,7 +78,7 @@ def _scale(env: CommandEnv, name: str, request: "ScaleRequest", dry_run: bool) -
         try:
             current = kube.get(RAYCLUSTERS, name, ns)
         except ApiError as exc:
-            raise KubectlRayError(f"failed to scale {where}: {exc.message}") from None
+            raise KubectlRayError(f"failed to scale {where}: {exc.detail()}") from None
         result = scale_worker_group(current, request)
         if attempt == 1:
             _warn_if_autoscaled(current, request)
@@ -95,7 +95,7 @@ def _scale(env: CommandEnv, name: str, request: "ScaleRequest", dry_run: bool) -
             if exc.status == 409 and attempt < MAX_ATTEMPTS:
                 continue  # someone wrote in between: read again and redo the change on their version
             tries = f" (gave up after {attempt} attempts)" if exc.status == 409 else ""
-            raise KubectlRayError(f"failed to update {where}: {exc.message}{tries}") from None
+            raise KubectlRayError(f"failed to update {where}: {exc.detail()}{tries}") from None
         click.echo(describe(current, request.group, result.changes))
         return
 

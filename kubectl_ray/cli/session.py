@@ -27,7 +27,7 @@ PORT_LABELS = {
     8080: ("Ray Metrics", "http"),
     6379: ("Ray GCS", "tcp"),
 }
-START_TIMEOUT_SECONDS = 120.0  # a head pod that is still starting: kubectl waits up to 60 s for it to run
+START_TIMEOUT_SECONDS = 120.0  # default --timeout: a head pod that is still starting (kubectl waits up to 60 s)
 
 
 @click.command("session", cls=KubectlCommand, context_settings=CONTEXT_SETTINGS, epilog=examples(
@@ -50,9 +50,12 @@ START_TIMEOUT_SECONDS = 120.0  # a head pod that is still starting: kubectl wait
                    "default local port of REMOTE or adds REMOTE. Repeatable.")
 @click.option("--address", default="127.0.0.1", show_default=True,
               help="Local address to listen on (kubectl port-forward --address).")
+@click.option("--timeout", default="2m0s", show_default=True, metavar="DURATION",
+              help="How long to keep trying to set up the first forward (e.g. while the head pod starts).")
 @click.option("-v", "--verbose", is_flag=True, help="Print the kubectl port-forward command line (credentials masked).")
 @kube_command
-def session(env: CommandEnv, target: str, port_flags: tuple[str, ...], address: str, verbose: bool) -> None:
+def session(env: CommandEnv, target: str, port_flags: tuple[str, ...], address: str, timeout: str,
+            verbose: bool) -> None:
     """Forward the Ray head's ports to this machine until Ctrl-C.
 
     TYPE is raycluster (default), rayjob or rayservice, in any case. A cluster gets the dashboard
@@ -64,13 +67,14 @@ def session(env: CommandEnv, target: str, port_flags: tuple[str, ...], address: 
     head service again each time, with one line on stderr per reconnect. A local port already in
     use, a resource that does not exist or missing permissions stop it with exit code 1.
     """
-    from kubectl_ray.parsing import parse_resource_ref
+    from kubectl_ray.parsing import parse_duration, parse_resource_ref
 
     ref = parse_resource_ref(target)
     specs = port_plan(ref.type, port_flags)
     if not address.strip():
         raise UsageError("--address must not be empty")
-    run_session(env, ref, specs, address.strip(), verbose)
+    start_timeout = parse_duration("--timeout", timeout)
+    run_session(env, ref, specs, address.strip(), verbose, start_timeout)
 
 
 def port_plan(resource_type: str, port_flags: tuple[str, ...] | list[str]) -> list["PortSpec"]:
@@ -84,7 +88,8 @@ def port_plan(resource_type: str, port_flags: tuple[str, ...] | list[str]) -> li
     return list(plan.values())
 
 
-def run_session(env: CommandEnv, ref: "ResourceRef", specs: list["PortSpec"], address: str, verbose: bool) -> None:
+def run_session(env: CommandEnv, ref: "ResourceRef", specs: list["PortSpec"], address: str, verbose: bool,
+                start_timeout: float = START_TIMEOUT_SECONDS) -> None:
     from kubectl_ray.kube.portforward import PortForwarder, PortInUse
     from kubectl_ray.printing import info
 
@@ -98,7 +103,7 @@ def run_session(env: CommandEnv, ref: "ResourceRef", specs: list["PortSpec"], ad
                               verbose=verbose)
     try:
         with _terminate_on_signals():
-            bound = forwarder.start(START_TIMEOUT_SECONDS)
+            bound = forwarder.start(start_timeout)
             _print_urls(forwarder.target or "", bound)
             forwarder.wait()
     except PortInUse as exc:

@@ -73,6 +73,7 @@ RAY: list[ResourceInfo] = [
 @dataclass
 class Registry:
     resources: list[ResourceInfo] = field(default_factory=lambda: BUILTIN + RAY)
+    removed: list[ResourceInfo] = field(default_factory=list)  # no longer served, still inspectable by tests
 
     def by_path(self, group: str, version: str, plural: str) -> ResourceInfo | None:
         for res in self.resources:
@@ -93,7 +94,9 @@ class Registry:
         return out
 
     def remove_group(self, group: str) -> None:
+        self.removed += [r for r in self.resources if r.group == group]
         self.resources = [r for r in self.resources if r.group != group]
 
     def remove(self, plural: str, group: str) -> None:
+        self.removed += [r for r in self.resources if r.plural == plural and r.group == group]
         self.resources = [r for r in self.resources if not (r.plural == plural and r.group == group)]

@@ -37,8 +37,11 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._loop and self._stop and self._thread and self._thread.is_alive():
+            try:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            except RuntimeError:  # the loop already finished (a `shutdown` fault stopped it)
+                pass
         if self._thread:
             self._thread.join(10)
 
@@ -58,6 +61,7 @@ class EmulatorServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self.emu.shutdown_hook = self._stop.set  # a `shutdown` fault stops serving from inside a request
         runner = web.AppRunner(EmulatorApp(self.emu).app, access_log=None, handle_signals=False, shutdown_timeout=1)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=self.ssl_context, backlog=256)
@@ -69,6 +73,7 @@ class EmulatorServer:
         try:
             await self._stop.wait()
         finally:
+            await site.stop()  # refuse new connections at once, then finish what is in flight
             await runner.cleanup()
 
 

@@ -148,6 +148,9 @@ class EmulatorApp:
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.shutdown and emu.shutdown_hook is not None:
+                emu.shutdown_hook()
+                return await self._reset(request)
             if fault.reset:
                 return await self._reset(request)
             if fault.status:

@@ -52,12 +52,14 @@ class Fault:
     reset: bool = False  # drop the connection mid-response
     close_watch_after: int | None = None  # end a watch stream after N events
     watch_gone: bool = False  # answer a watch with an ERROR event 410 Gone (resourceVersion too old)
+    shutdown: bool = False  # the server goes away: this connection drops and later ones are refused
     method: str | None = None
     verb: str | None = None
     resource: str | None = None
     name: str | None = None
     path_contains: str | None = None
     times: int | None = 1  # None = forever
+    skip: int = 0  # let this many matching requests through first
     hits: int = 0
 
     def matches(self, req: RecordedRequest) -> bool:
@@ -100,6 +102,7 @@ class Emulator:
         self.pod_files: dict[tuple[str, str], dict[str, str]] = {}  # (ns, pod) -> {remote dir: local dir}
         self.hooks: dict[tuple[str, str], list[Callable[[dict[str, Any], "Emulator"], None]]] = {}
         self.max_page_size: int | None = None
+        self.shutdown_hook: Callable[[], None] | None = None  # set by EmulatorServer: stop serving
         self.compacted_rv = 0  # watches from an older resourceVersion get 410 Gone, as after etcd compaction
         self.tokens: dict[str, str] | None = None  # bearer token -> user; None = no auth required
         self.basic_users: dict[str, str] = {}  # "user:password" -> user
@@ -210,7 +213,7 @@ class Emulator:
     def _res(self, res: ResourceInfo | str) -> ResourceInfo:
         if isinstance(res, ResourceInfo):
             return res
-        for info in self.registry.resources:
+        for info in self.registry.resources + self.registry.removed:
             if res in (info.plural, info.key, info.display):
                 return info
         raise KeyError(res)
@@ -255,6 +258,9 @@ class Emulator:
         with self.lock:
             for fault in self.faults:
                 if fault.matches(req):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.hits += 1
                     return fault
         return None
