@@ -28,6 +28,9 @@ class OperatorInstall:
 class OperatorLookup:
     installs: list[OperatorInstall] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # why a source could not be read (RBAC, ...)
+    # for `kubectl ray debug`: the Deployment objects found, and each refused read as (verb, resource, namespace|None)
+    deployments: list[dict] = field(default_factory=list)
+    forbidden: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     @property
     def primary(self) -> OperatorInstall | None:
@@ -38,6 +41,7 @@ def find_operator(kube: KubeClient, namespace: str) -> OperatorLookup:
     """All operator Deployments (cluster-wide, else this namespace), else the head-pod env fallback."""
     lookup = OperatorLookup()
     deployments = _list_deployments(kube, namespace, lookup)
+    lookup.deployments = list(deployments)
     for dep in sorted(deployments, key=lambda d: (d["metadata"].get("namespace", ""), d["metadata"]["name"])):
         install = _from_deployment(dep)
         if install:
@@ -56,12 +60,14 @@ def _list_deployments(kube: KubeClient, namespace: str, lookup: OperatorLookup) 
         if exc.status != 403:
             raise
         lookup.problems.append("cannot list deployments in all namespaces (forbidden)")
+        lookup.forbidden.append(("list", "deployments", None))
     try:
         return kube.list(DEPLOYMENTS, namespace, label_selector=OPERATOR_SELECTOR)
     except ApiError as exc:
         if exc.status != 403:
             raise
         lookup.problems.append(f'cannot list deployments in namespace "{namespace}" (forbidden)')
+        lookup.forbidden.append(("list", "deployments", namespace))
     return []
 
 
@@ -88,6 +94,7 @@ def _from_head_pods(kube: KubeClient, namespace: str, lookup: OperatorLookup) ->
         if exc.status != 403:
             raise
         lookup.problems.append(f'cannot list pods in namespace "{namespace}" (forbidden)')
+        lookup.forbidden.append(("list", "pods", namespace))
         return None
     for pod in pods:
         for container in (pod.get("spec") or {}).get("containers") or []:

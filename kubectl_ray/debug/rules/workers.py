@@ -1,0 +1,157 @@
+"""WKR: worker pods waiting for the GCS in `wait-gcs-ready` (diagnostics.md §1C)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubectl_ray.debug.finding import ERROR, INFO, TROUBLESHOOTING_DOC, field_ev, log_ev, note
+from kubectl_ray.debug.model import (
+    WAIT_GCS_READY, age_seconds, clusters, container_status, dig, last_termination, name_of, operator_for_namespace,
+    ray_container, short_age,
+)
+from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules._common import STUCK_AFTER_SECONDS, cluster_finding, pods_summary
+from kubectl_ray.debug.snapshot import Snapshot
+
+VERSION_MISMATCH = "Version mismatch"
+
+
+def waiting_for_gcs(pod: dict[str, Any]) -> bool:
+    """The pod is still in its wait-gcs-ready init container."""
+    st = container_status(pod, WAIT_GCS_READY, init=True)
+    if st is None:
+        return False
+    state = st.get("state") or {}
+    if "running" in state or "waiting" in state:
+        return True
+    term = state.get("terminated") or {}
+    return bool(term) and term.get("exitCode") not in (0, None)
+
+
+def _waiting_by_group(cluster) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for pod in cluster.worker_pods:
+        if waiting_for_gcs(pod):
+            out.setdefault(pod["metadata"].get("labels", {}).get("ray.io/group", "?"), []).append(pod)
+    return out
+
+
+def _log_evidence(snap: Snapshot, pods: list[dict[str, Any]]) -> list:
+    for pod in pods:
+        for tail in snap.logs_for(pod["metadata"].get("namespace", ""), name_of(pod), WAIT_GCS_READY):
+            lines = [ln for ln in tail.text.splitlines() if "waiting" in ln.lower()]
+            if lines:
+                return [log_ev(name_of(pod), WAIT_GCS_READY, lines[-1][:300])]
+    return []
+
+
+def head_fqdn(snap: Snapshot, cluster) -> tuple[str, str]:
+    """`<svc>.<ns>.svc.<CLUSTER_DOMAIN>:<gcs port>` as the init container dials it, and where the domain came from."""
+    op = operator_for_namespace(snap, cluster.namespace)
+    domain = (op.env.get("CLUSTER_DOMAIN") if op else None) or "cluster.local"
+    source = f"operator env CLUSTER_DOMAIN={domain}" if op and op.env.get("CLUSTER_DOMAIN") else "default cluster.local"
+    port = cluster.head_params.get("port", "6379")
+    return f"{cluster.head_service_name}.{cluster.namespace}.svc.{domain}:{port}", source
+
+
+@rule("WKR-01", "workers are not stuck in wait-gcs-ready because the head is down")
+def check_waiting_head_down(snap: Snapshot) -> list:
+    out = []
+    for cluster in clusters(snap):
+        if cluster.head_ready:
+            continue
+        for group, pods in _waiting_by_group(cluster).items():
+            evidence = [field_ev(f"status.initContainerStatuses[{WAIT_GCS_READY}]", "running"),
+                        note(f"{len(pods)} pod(s) of group {group} wait for the GCS: {pods_summary(pods)}"),
+                        note("the head pod is " + ("missing" if cluster.head_pod is None else "not Ready"))]
+            evidence += _log_evidence(snap, pods)
+            out.append(cluster_finding(cluster, "WKR-01", ERROR, f"workers of group {group} wait for the GCS of a head that is down",
+                                       obj=f"Pod/{name_of(pods[0])}", subject=f"group:{group}", evidence=evidence,
+                                       fix="fix the head first; the workers start on their own once the GCS answers",
+                                       doc=TROUBLESHOOTING_DOC))
+    return out
+
+
+@rule("WKR-02", "workers get past wait-gcs-ready once the head is Ready")
+def check_waiting_head_up(snap: Snapshot) -> list:
+    out = []
+    for cluster in clusters(snap):
+        if not cluster.head_ready:
+            continue
+        for group, pods in _waiting_by_group(cluster).items():
+            logs = _log_evidence(snap, pods)
+            ages = [age_seconds(snap, dig(p, "metadata", "creationTimestamp")) for p in pods]
+            stuck = [p for p, a in zip(pods, ages) if a is not None and a > STUCK_AFTER_SECONDS]
+            if not stuck and not any("Still waiting" in e.value for e in logs):
+                continue
+            fqdn, source = head_fqdn(snap, cluster)
+            evidence = [note(f"{len(pods)} pod(s) of group {group} still in {WAIT_GCS_READY} although the head is Ready "
+                             f"(oldest {short_age(max(a for a in ages if a is not None) if any(a is not None for a in ages) else None)})"),
+                        field_ev("GCS address the init container dials", f"{fqdn} ({source})")]
+            evidence += logs
+            if cluster.spec.get("networkPolicy"):
+                evidence.append(field_ev(cluster.path("networkPolicy"), "set: DenyAll/DenyAllEgress also block DNS unless allowed"))
+            policies = [p for p in snap.items("networkpolicies", cluster.namespace)]
+            if policies:
+                evidence.append(note(f"{len(policies)} NetworkPolicy object(s) in the namespace: {', '.join(name_of(p) for p in policies[:3])}"))
+            out.append(cluster_finding(cluster, "WKR-02", ERROR, f"workers of group {group} cannot reach the GCS of a Ready head",
+                                       obj=f"Pod/{name_of(pods[0])}", subject=f"group:{group}", evidence=evidence,
+                                       doc=TROUBLESHOOTING_DOC,
+                                       fix=f"from a worker: kubectl exec {name_of(pods[0])} -c {WAIT_GCS_READY} -- ray health-check "
+                                           f"--address {fqdn}; usual causes: a wrong CLUSTER_DOMAIN on the operator, a "
+                                           "NetworkPolicy blocking port 6379 or DNS, `ray` missing from the image's PATH"))
+    return out
+
+
+@rule("WKR-03", "the operator injects the wait-gcs-ready init container")
+def check_injection(snap: Snapshot) -> list:
+    out = []
+    clusters_ = clusters(snap)
+    if not clusters_:
+        return []
+    op = operator_for_namespace(snap, snap.target.namespace)
+    if op is None or op.source != "deployment":
+        snap.need("deployments")
+        return []
+    if op.env.get("ENABLE_INIT_CONTAINER_INJECTION", "").lower() != "false":
+        return []
+    for cluster in clusters_:
+        custom = [g.name for g in cluster.groups if dig(g.template_spec, "initContainers")]
+        detail = (f"groups with their own init containers: {', '.join(custom)}" if custom
+                  else "no worker group has an init container of its own")
+        out.append(cluster_finding(cluster, "WKR-03", INFO, "init-container injection is disabled on the operator",
+                                   evidence=[field_ev(f"{op.ref} env ENABLE_INIT_CONTAINER_INJECTION", "false"), note(detail)],
+                                   fix="workers then start before the GCS is up and may crash-loop until it is; add your "
+                                       "own wait (ray health-check) or re-enable the injection"))
+    return out
+
+
+@rule("WKR-04", "workers do not crash with a Ray version mismatch")
+def check_version_mismatch(snap: Snapshot) -> list:
+    out = []
+    for cluster in clusters(snap):
+        hits: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+        for pod in cluster.worker_pods:
+            name = ray_container(pod).get("name", "")
+            st = container_status(pod, name) or {}
+            message = str(last_termination(st).get("message", "") or dig(st, "state", "terminated", "message", default=""))
+            evidence = None
+            if VERSION_MISMATCH in message:
+                evidence = field_ev(f"status.containerStatuses[{name}].lastState.terminated.message", _mismatch_line(message))
+            for tail in snap.logs_for(cluster.namespace, name_of(pod), name):
+                if VERSION_MISMATCH in tail.text:
+                    evidence = log_ev(name_of(pod), name, _mismatch_line(tail.text))
+            if evidence is not None:
+                hits.setdefault(pod["metadata"].get("labels", {}).get("ray.io/group", "?"), []).append((pod, evidence))
+        for group, items in hits.items():
+            out.append(cluster_finding(cluster, "WKR-04", ERROR, f"workers of group {group} crash: Ray/Python version mismatch with the head",
+                                       obj=f"Pod/{name_of(items[0][0])}", subject=f"group:{group}",
+                                       evidence=[items[0][1], note(f"{len(items)} pod(s): {pods_summary([i[0] for i in items])}")],
+                                       fix="use images with the same Ray and Python version for the head, every worker "
+                                           "group, the autoscaler and the job submitter"))
+    return out
+
+
+def _mismatch_line(text: str) -> str:
+    idx = text.find(VERSION_MISMATCH)
+    return " ".join(text[idx:idx + 300].split())
