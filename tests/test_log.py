@@ -70,6 +70,7 @@ def files_under(root: Path) -> dict[str, bytes]:
 
 def expected_pod_files(name: str, head: bool) -> dict[str, bytes]:
     files = {
+        f"{name}/.kubectl-ray-log": b"written by kubectl ray log\n",  # marks the folder as ours for reruns
         f"{name}/raylet.out": f"Ray Event initialized for RAYLET on {name}\n".encode(),
         f"{name}/gcs_server.out": b"gcs\n" * 100,
         f"{name}/old/worker-01.err": b"old worker\n",
@@ -100,7 +101,7 @@ def test_all_nodes_default_dir_layout(emulator, cluster, workdir):
     for name in WORKERS:
         expected.update(expected_pod_files(name, False))
     assert files_under(workdir / "demo") == expected
-    total = sum(len(data) for data in expected.values())
+    total = sum(len(data) for path, data in expected.items() if not path.endswith("/.kubectl-ray-log"))
     assert result.stdout == f"Saved the logs of 4 pods ({total / 1024:.1f} KiB) to ./demo\n"
     lines = result.stderr.splitlines()
     assert lines[0] == "Downloading logs of 4 head and worker pods of cluster demo to ./demo (4 at a time)"
@@ -153,6 +154,7 @@ def test_out_dir_existing_directory_and_rerun_overwrites_whole(emulator, cluster
     out.mkdir()
     stale = out / HEAD / "stdout.log"
     stale.parent.mkdir()
+    (out / HEAD / ".kubectl-ray-log").write_bytes(b"written by kubectl ray log\n")  # an earlier run's folder
     stale.write_bytes(b"x" * 10_000)  # longer than the new log: no tail may survive
     (out / HEAD / "raylet.out").write_bytes(b"y" * 10_000)
     assert emulator.run("log", "demo", "--node-type", "head", "--out-dir", str(out)).exit_code == 0
@@ -568,3 +570,27 @@ def test_exec_stream_is_not_kept_in_memory_by_the_websocket_client(emulator, tmp
     assert received > 3 << 20
     assert session.failure() is None
     assert session._ws._all.getvalue() == b""
+
+
+def test_a_folder_with_unrelated_files_is_not_overwritten_without_the_flag(emulator, tmp_path):
+    """`--out-dir ~` must not clobber an unrelated folder that happens to share a pod's name."""
+    from kubectl_ray.kube.podlogs import OWNER_MARKER
+
+    emu = emulator.emu
+    emu.add(pod("demo-head-abc", "head", "headgroup", ["ray-head"]))
+    emu.pod_logs[(NS, "demo-head-abc", "ray-head")] = "fresh\n"
+    emu.pod_files[(NS, "demo-head-abc")] = {RAY_LOGS: str(make_ray_logs(tmp_path, "demo-head-abc"))}
+    out = tmp_path / "out"
+    (out / "demo-head-abc").mkdir(parents=True)
+    precious = out / "demo-head-abc" / "stdout.log"
+    precious.write_text("not a log: keep me\n")
+    result = emulator.run("log", "demo", "--out-dir", str(out))
+    assert result.exit_code == 1
+    assert "refusing to overwrite them (pass --overwrite" in result.stderr
+    assert precious.read_text() == "not a log: keep me\n"
+    assert emulator.run("log", "demo", "--out-dir", str(out), "--overwrite").exit_code == 0
+    assert precious.read_text() == "fresh\n"
+    assert (out / "demo-head-abc" / OWNER_MARKER).exists()
+    precious.write_text("stale from the last run\n")  # a folder written by an earlier run is ours to overwrite
+    assert emulator.run("log", "demo", "--out-dir", str(out)).exit_code == 0
+    assert precious.read_text() == "fresh\n"

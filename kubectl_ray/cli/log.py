@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -31,6 +31,7 @@ class LogOptions:
     worker_groups: tuple[str, ...]
     previous: bool
     max_concurrency: int
+    overwrite: bool = False
 
 
 @click.command("log", cls=KubectlCommand, context_settings=CONTEXT_SETTINGS, epilog=examples(
@@ -58,19 +59,22 @@ class LogOptions:
 @click.option("--max-concurrency", type=click.IntRange(min=1, max=64), default=DEFAULT_CONCURRENCY, show_default=True,
               metavar="N",
               help="How many pods to download at the same time.")
+@click.option("--overwrite", is_flag=True,
+              help="Also write into pod folders that hold files this command did not write.")
 @kube_command
 def log(env: CommandEnv, target: str, out_dir: str | None, node_type: str | None, worker_groups: tuple[str, ...],
-        previous: bool, max_concurrency: int) -> None:
+        previous: bool, max_concurrency: int, overwrite: bool) -> None:
     """Download the logs of a Ray cluster's nodes: each container's stdout and Ray's log directory.
 
     TYPE is raycluster (default), rayjob or rayservice, in any case. Each pod gets a folder
     <out-dir>/<pod>/ with stdout.log (the Ray container), <container>.log for other containers such
     as the autoscaler, and the contents of /tmp/ray/session_latest/logs/ copied with tar through the
     pod exec API. Links, devices and paths leading out of the pod's folder are skipped and named.
-    Existing files are overwritten. Exit code 1 if any pod could not be saved completely.
+    Files of an earlier run are overwritten whole; a pod folder holding files this command did not
+    write is left alone unless --overwrite. Exit code 1 if any pod could not be saved completely.
     """
     options = complete_options(target, out_dir, node_type, worker_groups, previous, max_concurrency)
-    run_log(env, options)
+    run_log(env, replace(options, overwrite=overwrite))
 
 
 def complete_options(target: str, out_dir: str | None, node_type: str | None, worker_groups: tuple[str, ...],
@@ -181,6 +185,7 @@ def download_all(env: CommandEnv, options: LogOptions, pods: list[dict[str, Any]
     def one(pod: dict[str, Any]) -> "PodLogResult":
         name = pod["metadata"]["name"]
         return download_pod_logs(kube, pod, options.out_dir, previous=options.previous, cancel=cancel,
+                                 overwrite=options.overwrite,
                                  on_skip=lambda message: printer.line(f"warning: {name}: {message}"))
 
     pool = ThreadPoolExecutor(max_workers=min(options.max_concurrency, len(pods)), thread_name_prefix="ray-log")

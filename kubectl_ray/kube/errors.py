@@ -26,6 +26,9 @@ _REASONS = {
 }
 
 
+_SELF_EXPLAINING = ("NotFound", "Forbidden", "Conflict", "AlreadyExists", "Invalid")
+
+
 @dataclass(frozen=True)
 class RequestInfo:
     """What a request was doing, so errors can say which verb on which resource in which namespace."""
@@ -90,6 +93,20 @@ class ApiError(KubectlRayError):
         if self.status == 422:
             return f"Error from server (Invalid): {one_line(self._invalid_message())}"
         return f"Error from server ({self.reason}): {one_line(self.message)}"
+
+    def detail(self) -> str:
+        """For wrapping (`failed to scale ...: <detail>`): the server's message, with the reason when
+        the message alone does not say what kind of failure it was (e.g. a bare 500)."""
+        if self.status == 401:
+            return super().detail()
+        if self.status == 403:
+            message = self._forbidden_message()
+        elif self.status == 422:
+            message = self._invalid_message()
+        else:
+            message = self.message
+        message = one_line(message)
+        return message if self.reason in _SELF_EXPLAINING else f"{message} ({self.reason})"
 
     def _forbidden_message(self) -> str:
         if "cannot" in self.message or self.request is None:

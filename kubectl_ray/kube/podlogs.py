@@ -80,10 +80,17 @@ def container_log_names(pod: dict[str, Any]) -> list[tuple[str, str]]:
     return names
 
 
+OWNER_MARKER = ".kubectl-ray-log"  # in every pod folder this command wrote: later runs may overwrite it
+
+
 def download_pod_logs(kube: KubeClient, pod: dict[str, Any], out_dir: str, *, previous: bool = False,
                       on_skip: Callable[[str], None] | None = None,
-                      cancel: threading.Event | None = None) -> PodLogResult:
-    """Save one pod's container logs and Ray log directory under `<out_dir>/<pod>/`."""
+                      cancel: threading.Event | None = None, overwrite: bool = False) -> PodLogResult:
+    """Save one pod's container logs and Ray log directory under `<out_dir>/<pod>/`.
+
+    A pod folder that already holds files this command did not write is left alone unless
+    `overwrite`: `--out-dir ~` must not clobber an unrelated folder that happens to share a pod's name.
+    """
     meta = pod.get("metadata") or {}
     name, namespace = meta.get("name", ""), meta.get("namespace")
     root = os.path.realpath(out_dir)
@@ -92,10 +99,15 @@ def download_pod_logs(kube: KubeClient, pod: dict[str, Any], out_dir: str, *, pr
     if not name or os.path.basename(name) != name or name in (".", ".."):
         result.errors.append(f"refusing pod name {name!r}: not a plain folder name")
         return result
+    if not overwrite and _foreign_folder(folder):
+        result.errors.append(f"folder {folder} already exists with files kubectl ray log did not write; "
+                             "refusing to overwrite them (pass --overwrite, or choose another --out-dir)")
+        return result
     problem = make_dirs_inside(root, folder)
     if problem:
         result.errors.append(f"cannot use folder {folder}: {problem}")
         return result
+    write_file_inside(folder, os.path.join(folder, OWNER_MARKER), [b"written by kubectl ray log\n"])
     containers = container_log_names(pod)
     for container, filename in containers:
         _save_container_log(kube, name, namespace, container, filename, folder, previous, result, cancel)
@@ -104,6 +116,17 @@ def download_pod_logs(kube: KubeClient, pod: dict[str, Any], out_dir: str, *, pr
     else:
         result.errors.append("the pod has no containers")
     return result
+
+
+def _foreign_folder(folder: str) -> bool:
+    """An existing, non-empty directory without our marker (a file in the way is caught later)."""
+    try:
+        entries = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return bool(entries) and OWNER_MARKER not in entries
 
 
 def _save_container_log(kube: KubeClient, pod: str, namespace: str | None, container: str, filename: str,
