@@ -222,4 +222,6 @@ def _exec_error(exc: Any, pod: str, namespace: str) -> Exception:
     if match and len(parts) >= 3:
         info = RequestInfo("create", "pods/exec", namespace, pod)
         return ApiError.from_response(int(match.group(1)), parts[-1].encode("utf-8", "replace"), info)
+    if "Connection refused" in reason or "Errno 111" in reason:  # say it the way every other request does
+        return ConnectionFailed(f"exec into pod {namespace}/{pod} failed: the connection to the server was refused")
     return ConnectionFailed(f"exec into pod {namespace}/{pod} failed: {reason or exc}")

@@ -43,7 +43,13 @@ def running_pod(name: str, node_type: str, group: str = "headgroup") -> dict[str
 
 
 def load_world(emu: Emulator, tmp: Path) -> None:
-    """A small healthy namespace every command can work on."""
+    """A small healthy namespace every command can work on (KubeRay v1.7.0 installed)."""
+    from tests.debug.sim import crd_skeleton_of
+    from tests.test_version import operator_deployment
+
+    for plural in ("rayclusters", "rayjobs", "rayservices"):
+        emu.add(crd_skeleton_of(plural))
+    emu.add(operator_deployment())
     cluster = ray_cluster("demo")
     cluster["status"] = {"state": "ready", "head": {"serviceName": "demo-head-svc", "podIP": "10.0.0.2"},
                          "conditions": [{"type": "RayClusterProvisioned", "status": "True", "reason": "AllPodRunningAndReadyFirstTime"},
@@ -97,6 +103,7 @@ class Command:
     setup: Callable[[Emulator, RayHead], None] = lambda emu, head: None
     only_failing: bool = False  # succeeding would start something long-running (session)
     entrypoint: tuple[str, ...] = ()  # words after `--` (connection flags must come before them)
+    findings_exit: int | None = None  # an exit code that means "problems found and reported on stdout" (debug)
     exit_overrides: dict[str, int] = field(default_factory=dict)
 
 
@@ -142,6 +149,10 @@ COMMANDS: dict[str, Command] = {
                         setup=add_submitted_rayjob),
     "job stop": Command(lambda tmp, head: ["job", "stop", "done", "--address", head.dashboard_url, "--no-wait"],
                         setup=add_submitted_rayjob),
+    # 3 = the diagnosis could not run; missing CRDs are a finding (OP-01), so 1
+    "debug": Command(lambda tmp, head: ["debug", "demo"], findings_exit=1,
+                     exit_overrides={f: 3 for f in ("unauthorized", "forbidden", "server-error", "slow-server",
+                                                    "reset-mid-body", "server-gone", "gone-between-calls")}),
     "session": Command(lambda tmp, head: ["session", "demo", "--timeout", "3s"], only_failing=True),
     # a RayCluster NAME is resolved through pod labels, as upstream does: no CRD read needed
     "log": Command(lambda tmp, head: ["log", "demo", "--out-dir", str(tmp / "logs")], exit_overrides={"crds-missing": 0}),
@@ -174,6 +185,12 @@ INVALID = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": 
                {"reason": "FieldValueInvalid", "field": "spec.workerGroupSpecs[0].replicas", "message": "Invalid value: 3"}]}}
 
 
+def _remove_kuberay_crds(handle: EmulatorHandle) -> None:
+    handle.emu.registry.remove_group("ray.io")
+    for plural in ("rayclusters", "rayjobs", "rayservices"):
+        handle.emu.remove("customresourcedefinitions", None, f"{plural}.ray.io")
+
+
 def _stop(handle: EmulatorHandle) -> None:
     handle.server.stop()
 
@@ -181,7 +198,7 @@ def _stop(handle: EmulatorHandle) -> None:
 FAULTS: dict[str, FaultClass] = {
     "unauthorized": FaultClass(lambda h: h.emu.fault(status=401, times=None), ("You must be logged in",)),
     "forbidden": FaultClass(lambda h: h.emu.forbid(), ("Forbidden", "forbidden")),
-    "crds-missing": FaultClass(lambda h: h.emu.registry.remove_group("ray.io"), ("KubeRay CRDs are not installed",)),
+    "crds-missing": FaultClass(_remove_kuberay_crds, ("KubeRay CRDs are not installed", "OP-01")),
     "throttled-once": FaultClass(lambda h: h.emu.fault(status=429, times=1, headers={"Retry-After": "0"}), (), "ok"),
     "read-500-once": FaultClass(lambda h: (h.emu.fault(verb="get", status=500, times=1, headers={"Retry-After": "0"}),
                                            h.emu.fault(verb="list", status=500, times=1, headers={"Retry-After": "0"})), (), "ok"),
@@ -223,18 +240,21 @@ def test_fault_matrix(emulator: EmulatorHandle, ray_head: RayHead, tally, tmp_pa
         (tmp_path / "logs").mkdir()
         tail = ("--", *cmd.entrypoint) if cmd.entrypoint else ()
         result = run_cli(*cmd.args(tmp_path, ray_head), "--kubeconfig", emulator.kubeconfig, *cls.extra_args, *tail)
-        check(result, expected_exit(command, fault, emulator.emu), cls)
+        check(result, expected_exit(command, fault, emulator.emu), cls, cmd.findings_exit)
         if result.exit_code != 0:
             if command == "job submit":
                 _no_rayjob_unless_said(emulator.emu, before, result.stderr)
             cmd.unchanged(emulator.emu, before)
 
 
-def check(result: CliResult, exit_code: int, cls: FaultClass) -> None:
+def check(result: CliResult, exit_code: int, cls: FaultClass, findings_exit: int | None = None) -> None:
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output
     assert result.exit_code == exit_code, result
     if exit_code == 0:
+        return
+    if exit_code == findings_exit:
+        assert any(word in result.stdout for word in cls.says), result.stdout
         return
     errors = [line for line in result.stderr.splitlines() if line.startswith(ERROR_PREFIXES)]
     assert len(errors) == 1, f"expected exactly one error line: {result.stderr!r}"
