@@ -44,12 +44,13 @@ from kubectl_ray.errors import ExitCode, KubectlRayError, UsageError
               help="Write a redacted support bundle (tar.gz) of what was collected.")
 @click.option("--from-bundle", "from_bundle", metavar="FILE", type=click.Path(dir_okay=False),
               help="Analyse a support bundle offline (no cluster or kubeconfig needed).")
+@click.option("--overwrite", is_flag=True, help="Let --bundle replace an existing file.")
 @click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR=1; colour is only used on a terminal).")
 @click.option("--list-rules", is_flag=True, help="List every check with its ID and exit (no cluster needed).")
 @kube_command
 def debug(env: CommandEnv, target: str | None, all_namespaces: bool, output: str | None, logs: bool, tail: int,
-          deep: bool, address: str | None, bundle_path: str | None, from_bundle: str | None, no_color: bool,
-          list_rules: bool) -> int:
+          deep: bool, address: str | None, bundle_path: str | None, from_bundle: str | None, overwrite: bool,
+          no_color: bool, list_rules: bool) -> int:
     """Diagnose a RayCluster, RayJob or RayService and say how to fix it.
 
     Reads the resource, its pods, events, Services, the KubeRay operator and CRDs once, then runs ~120
@@ -62,7 +63,7 @@ def debug(env: CommandEnv, target: str | None, all_namespaces: bool, output: str
     """
     if list_rules:
         return _list_rules()
-    options = _validate(target, all_namespaces, output, logs, deep, address, bundle_path, from_bundle)
+    options = _validate(target, all_namespaces, output, logs, deep, address, bundle_path, from_bundle, overwrite)
     options["tail"] = tail
     try:
         return _run(env, options, output=output, address=address, bundle_path=bundle_path, from_bundle=from_bundle,
@@ -107,7 +108,8 @@ def _run(env: CommandEnv, options: dict[str, Any], *, output: str | None, addres
 
 
 def _validate(target: str | None, all_namespaces: bool, output: str | None, logs: bool, deep: bool,
-              address: str | None, bundle_path: str | None, from_bundle: str | None) -> dict[str, Any]:
+              address: str | None, bundle_path: str | None, from_bundle: str | None,
+              overwrite: bool = False) -> dict[str, Any]:
     from kubectl_ray.parsing import parse_resource_ref
 
     ref = parse_resource_ref(target) if target else None
@@ -128,6 +130,8 @@ def _validate(target: str | None, all_namespaces: bool, output: str | None, logs
         parse_address(address)
     if bundle_path and os.path.isdir(bundle_path):
         raise UsageError(f"--bundle {bundle_path} is a directory; give a file name such as debug.tar.gz")
+    if bundle_path and os.path.lexists(bundle_path) and not overwrite:
+        raise UsageError(f"--bundle {bundle_path} already exists; refusing to overwrite it (pass --overwrite)")
     return {"ref": ref, "all_namespaces": all_namespaces, "output": output, "logs": logs, "deep": deep,
             "from_bundle": from_bundle}
 

@@ -159,9 +159,11 @@ class EmulatorApp:
         if emu.is_forbidden(rec):
             return self._forbidden(rec, user)
         try:
-            return await self._dispatch(request, route, rec, fault)
+            response = await self._dispatch(request, route, rec, fault)
         except SelectorError as exc:
-            return error(400, str(exc))
+            response = error(400, str(exc))
+        rec.status = response.status
+        return response
 
     def _authenticate(self, request: web.Request) -> str | None:
         emu = self.emu

@@ -31,6 +31,7 @@ class RecordedRequest:
     namespace: str | None = None
     name: str | None = None
     user: str | None = None
+    status: int | None = None  # the answer's HTTP status (None: faulted or not answered yet)
 
     @property
     def is_write(self) -> bool:
