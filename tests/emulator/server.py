@@ -146,6 +146,8 @@ class EmulatorApp:
             return error(401, "Unauthorized")
         fault = emu.take_fault(rec)
         if fault is not None:
+            if fault.hold_until:
+                await self._barrier(fault)
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.shutdown and emu.shutdown_hook is not None:
@@ -164,6 +166,19 @@ class EmulatorApp:
             response = error(400, str(exc))
         rec.status = response.status
         return response
+
+    async def _barrier(self, fault: Fault) -> None:
+        """Hold requests until `hold_until` of them arrived, then release them in the same loop tick (so
+        they all read the same state before any later write is processed)."""
+        barriers = self.__dict__.setdefault("_barriers", {})
+        event = barriers.setdefault(id(fault), asyncio.Event())
+        if fault.hits >= fault.hold_until:
+            event.set()
+            return
+        try:
+            await asyncio.wait_for(event.wait(), 10)
+        except asyncio.TimeoutError:
+            pass
 
     def _authenticate(self, request: web.Request) -> str | None:
         emu = self.emu

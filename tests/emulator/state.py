@@ -61,6 +61,7 @@ class Fault:
     path_contains: str | None = None
     times: int | None = 1  # None = forever
     skip: int = 0  # let this many matching requests through first
+    hold_until: int = 0  # a barrier: hold matching requests until this many have arrived (10 s at most)
     hits: int = 0
 
     def matches(self, req: RecordedRequest) -> bool:

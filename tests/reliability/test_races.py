@@ -1,7 +1,7 @@
 """Concurrent writers to one RayCluster: every change lands (resourceVersion conflicts are retried).
 
-Two real `kubectl ray` processes run at the same time; the emulator holds both first reads back so
-they read the same resourceVersion, which makes one of the two replaces conflict for certain.
+Two real `kubectl ray` processes run at the same time; the emulator holds each first read until both arrived, so
+they read the same resourceVersion (a barrier), which makes one of the two replaces conflict for certain.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def test_two_scales_of_different_groups_both_land(emulator, tally, attempt):
     with tally.case("races"):
         emu = emulator.emu
         emu.add(two_group_cluster())
-        emu.fault(verb="get", resource="rayclusters", delay=1.0, times=2)  # both read the same version
+        emu.fault(verb="get", resource="rayclusters", hold_until=2, times=2)  # both read the same version
         results = run_together(emulator.kubeconfig,
                                ["scale", "cluster", "demo", "-w", "default-group", "-r", "4"],
                                ["scale", "cluster", "demo", "-w", "gpu-group", "-r", "3"])
@@ -58,7 +58,7 @@ def test_create_workergroup_racing_scale(emulator, tally):
     with tally.case("races"):
         emu = emulator.emu
         emu.add(two_group_cluster())
-        emu.fault(verb="get", resource="rayclusters", delay=1.0, times=2)
+        emu.fault(verb="get", resource="rayclusters", hold_until=2, times=2)
         results = run_together(emulator.kubeconfig,
                                ["create", "workergroup", "extra", "-c", "demo", "--worker-replicas", "2"],
                                ["scale", "cluster", "demo", "-w", "gpu-group", "--max-replicas", "9"])
