@@ -13,6 +13,7 @@ median of --runs after 2 warm-up runs, interleaved with `kubectl get pods -l ray
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -45,9 +46,14 @@ def measure(cmd: list[str], env: dict[str, str], emu: Emulator, runs: int) -> tu
         elapsed, peak, _ = run_once_allow_1(cmd, env)
         if i >= 2:
             times.append(elapsed)
-            calls = emu.request_count
+            calls = api_calls(emu)
             rss = max(rss, peak)
     return times, calls, rss
+
+
+def api_calls(emu: Emulator) -> int:
+    """Requests made, not counting the extra pages of a paginated list (a `continue` request)."""
+    return sum(1 for r in emu.requests if not r.q("continue"))
 
 
 def run_once_allow_1(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
@@ -66,15 +72,28 @@ def run_once_allow_1(cmd: list[str], env: dict[str, str]) -> tuple[float, int, i
     return elapsed, usage.ru_maxrss, code
 
 
+def calls_for(pods: int) -> int:
+    """API calls of one `debug raycluster/NAME` with this many worker pods."""
+    emu = Emulator(request_log_size=100000)
+    name = build(emu, pods)
+    with EmulatorServer(emu) as server, tempfile.TemporaryDirectory() as tmp:
+        env = env_with_plugin()
+        env["KUBECONFIG"] = write_kubeconfig(Path(tmp) / "kubeconfig", kubeconfig(server.url, namespace="bench"))
+        emu.clear_requests()
+        run_once_allow_1(plugin_cmd("debug", f"raycluster/{name}"), env)
+        return api_calls(emu)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--pods", type=int, default=1000)
+    parser.add_argument("--json", action="store_true", help="print one JSON line of rows for benchmarks/run.py")
     args = parser.parse_args()
     emu = Emulator(request_log_size=100000)
     name = build(emu, args.pods)
     env = env_with_plugin()
-    rows = []
+    rows, medians = [], {}
     with EmulatorServer(emu) as server, tempfile.TemporaryDirectory() as tmp:
         kc = write_kubeconfig(Path(tmp) / "kubeconfig", kubeconfig(server.url, namespace="bench"))
         env["KUBECONFIG"] = kc
@@ -87,8 +106,24 @@ def main() -> None:
                               [kubectl, "get", "pods", "-l", f"ray.io/cluster={name}", "-o", "json"]))
         for label, cmd in scenarios:
             times, calls, rss = measure(cmd, env, emu, args.runs)
+            medians[label] = (times, calls, rss)
             rows.append([label, f"{statistics.median(times) * 1000:.0f}", f"{min(times) * 1000:.0f}",
                          f"{max(times) * 1000:.0f}", str(calls), f"{rss / 1024:.0f}"])
+    if args.json:
+        times, calls, rss = medians[f"kubectl ray debug raycluster/{name}"]
+        few = calls_for(10)
+        median = statistics.median(times) * 1000
+        ref = next((v for k, v in medians.items() if k.startswith("reference")), None)
+        print(json.dumps([{
+            "scenario": f"kubectl ray debug of a cluster with {args.pods} worker pods",
+            "ours": f"{median:.0f} ({min(times) * 1000:.0f}-{max(times) * 1000:.0f})",
+            "reference": f"kubectl get pods -o json: {statistics.median(ref[0]) * 1000:.0f}" if ref else "-",
+            "ratio": f"{median / (statistics.median(ref[0]) * 1000):.2f}" if ref else "-",
+            "peak_rss": f"{rss / 1024:.0f} MB", "target": "< 1.5 s, fixed request count",
+            "met": "yes" if median < 1500 and few == calls else "NO",
+            "notes": f"API calls (list pages of 1000 not counted): {few} with 10 pods, {calls} with {args.pods} pods",
+        }]))
+        return
     print(f"# kubectl ray debug, {args.pods} worker pods (+1 head), median of {args.runs} runs\n")
     print(markdown_table(["command", "median ms", "min ms", "max ms", "API calls/run", "peak RSS MiB"], rows))
     print()

@@ -13,6 +13,7 @@ part of what is measured; the figures are for comparing runs, not absolute Kuber
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -78,13 +79,17 @@ def load(emu: Emulator, pods: int, size: int, log_dir: Path) -> None:
 
 
 def tree_size(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    """Bytes of logs saved (the folder-ownership marker `log` writes is not a log)."""
+    from kubectl_ray.kube.podlogs import OWNER_MARKER
+
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and p.name != OWNER_MARKER)
 
 
-def measure(pods: int, mb_per_pod: int, concurrency: int, work: Path) -> tuple[float, int, int]:
+def measure(pods: int, mb_per_pod: int, concurrency: int, work: Path, rate: float | None = None) -> tuple[float, int, int]:
     size = mb_per_pod * MIB
     log_dir = make_log_dir(work, size - size // 2)
     emu = Emulator(request_log_size=200)
+    emu.stream_rate = rate
     load(emu, pods, size, log_dir)
     out = work / "out"
     shutil.rmtree(out, ignore_errors=True)
@@ -105,27 +110,57 @@ def main() -> int:
     parser.add_argument("--mb-per-pod", type=int, default=50)
     parser.add_argument("--small-mb", type=int, default=5, help="the small size, to show RSS does not follow size")
     parser.add_argument("--concurrency", default="1,4")
+    parser.add_argument("--rate-mib", type=float, default=16.0,
+                        help="per-stream cap in MiB/s for the kubelet-like run (0: skip that run)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line of rows for benchmarks/run.py")
+    parser.add_argument("--runs", type=int, default=1, help="accepted for benchmarks/run.py; each case runs once")
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
-    rows = []
+    cases = [(mb, level, None) for mb in (args.small_mb, args.mb_per_pod) for level in levels]
+    if args.rate_mib:
+        cases += [(args.mb_per_pod, level, args.rate_mib * MIB) for level in levels]
+    rows, figures = [], {}
     with tempfile.TemporaryDirectory(prefix="kubectl-ray-bench-") as tmp:
         work = Path(tmp)
-        for mb in (args.small_mb, args.mb_per_pod):
-            for level in levels:
-                seconds, rss_kb, saved = measure(args.pods, mb, level, work)
-                expected = args.pods * mb * MIB
-                rows.append([f"{args.pods} x {mb} MB", str(level), f"{seconds:.2f}",
-                             f"{saved / MIB / seconds:.0f}", f"{rss_kb / 1024:.0f}",
-                             "yes" if saved == expected else f"NO ({saved} of {expected} bytes)"])
-                print(f"  {rows[-1][0]} at concurrency {level}: {seconds:.2f} s, peak RSS {rss_kb / 1024:.0f} MiB",
-                      file=sys.stderr, flush=True)
+        for mb, level, rate in cases:
+            seconds, rss_kb, saved = measure(args.pods, mb, level, work, rate)
+            figures[(mb, level, rate)] = (seconds, rss_kb)
+            expected = args.pods * mb * MIB
+            link = f"{rate / MIB:.0f} MiB/s per stream" if rate else "unlimited (CPU-bound emulator)"
+            rows.append([f"{args.pods} x {mb} MB", link, str(level), f"{seconds:.2f}", f"{saved / MIB / seconds:.0f}",
+                         f"{rss_kb / 1024:.0f}", "yes" if saved == expected else f"NO ({saved} of {expected} bytes)"])
+            print(f"  {rows[-1][0]}, {link}, concurrency {level}: {seconds:.2f} s, peak RSS {rss_kb / 1024:.0f} MiB",
+                  file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps(json_rows(args, levels, figures)))
+        return 0
     print("kubectl ray log: download through the API emulator (plugin process measured)")
     print()
-    print(markdown_table(["pods x size", "max-concurrency", "wall s", "MiB/s", "peak RSS MiB", "all bytes saved"], rows))
+    print(markdown_table(["pods x size", "stream speed", "max-concurrency", "wall s", "MiB/s", "peak RSS MiB",
+                          "all bytes saved"], rows))
     print()
     for fact in machine_facts():
         print(f"- {fact}")
     return 0
+
+
+def json_rows(args: argparse.Namespace, levels: list[int], figures: dict) -> list[dict]:
+    """Rows for benchmarks/run.py: speed-up of the highest concurrency over 1, and RSS small vs large."""
+    low, high = min(levels), max(levels)
+    big, small = args.mb_per_pod, args.small_mb
+    rss_small, rss_big = figures[(small, high, None)][1] / 1024, figures[(big, high, None)][1] / 1024
+    rows = []
+    for rate in ([args.rate_mib * MIB] if args.rate_mib else []) + [None]:
+        one, many = figures[(big, low, rate)][0], figures[(big, high, rate)][0]
+        link = f"{rate / MIB:.0f} MiB/s per stream, like a kubelet" if rate else "unlimited: CPU-bound emulator on this machine"
+        rows.append({
+            "scenario": f"kubectl ray log, {args.pods} pods x {big} MB ({link})",
+            "ours": f"{many * 1000:.0f} at concurrency {high}", "reference": f"concurrency {low}: {one * 1000:.0f}",
+            "ratio": f"{one / many:.1f}x faster", "peak_rss": f"{figures[(big, high, rate)][1] / 1024:.0f} MB",
+            "target": f">= 3x faster at concurrency {high}; flat RSS", "met": "yes" if one / many >= 3 else "NO",
+            "notes": f"RSS {rss_small:.0f} MB at {small} MB/pod vs {rss_big:.0f} MB at {big} MB/pod",
+        })
+    return rows
 
 
 if __name__ == "__main__":

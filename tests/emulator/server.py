@@ -608,8 +608,10 @@ class EmulatorApp:
         if callable(data):
             response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
             await response.prepare(request)
+            pace = _Pace(self.emu.stream_rate)
             for chunk in data():
                 await response.write(chunk)
+                await pace.after(len(chunk))
             await response.write_eof()
             return response
         text = data.encode() if isinstance(data, str) else (data or b"")
@@ -635,11 +637,13 @@ class EmulatorApp:
         handler = self.emu.exec_handler or default_exec
         status: dict[str, Any] = {"metadata": {}, "status": "Success"}
         try:
+            pace = _Pace(self.emu.stream_rate)
             async for channel, data in handler(self.emu, route.namespace, route.name, container, command):
                 if channel == 3:
                     status = data
                     continue
                 await ws.send_bytes(bytes([channel]) + data)
+                await pace.after(len(data))
             await ws.send_bytes(b"\x03" + json.dumps(status).encode())
         except (ConnectionResetError, asyncio.CancelledError):
             pass
@@ -685,6 +689,23 @@ async def default_exec(emu: Emulator, namespace: str | None, pod: str | None, co
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
+
+class _Pace:
+    """Caps one stream at `rate` bytes/s (None = as fast as the loop goes), like a kubelet link."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self.start = time.monotonic()
+        self.sent = 0
+
+    async def after(self, size: int) -> None:
+        if not self.rate:
+            return
+        self.sent += size
+        ahead = self.sent / self.rate - (time.monotonic() - self.start)
+        if ahead > 0:
+            await asyncio.sleep(ahead)
 
 
 def parse_bool(value: str | None) -> bool:

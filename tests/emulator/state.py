@@ -105,6 +105,7 @@ class Emulator:
         self.hooks: dict[tuple[str, str], list[Callable[[dict[str, Any], "Emulator"], None]]] = {}
         self.max_page_size: int | None = None
         self.shutdown_hook: Callable[[], None] | None = None  # set by EmulatorServer: stop serving
+        self.stream_rate: float | None = None  # bytes/s per pod log or exec stream (None = unlimited)
         self.compacted_rv = 0  # watches from an older resourceVersion get 410 Gone, as after etcd compaction
         self.tokens: dict[str, str] | None = None  # bearer token -> user; None = no auth required
         self.basic_users: dict[str, str] = {}  # "user:password" -> user
