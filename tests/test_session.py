@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_ray.cli import session as session_module
 from tests.conftest import ray_cluster
 from tests.fake_kubectl import Backend, FakeKubectl, free_port, listening, pid_alive
 

@@ -25,11 +25,7 @@ import yaml
 
 from kubectl_ray.debug.collector import slim
 from kubectl_ray.debug.snapshot import PLURALS, Snapshot, TargetRef
-
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-SAMPLES = SHARED / "samples"
-CRDS = SHARED / "crds" / "v1.7.0"
+from tests.conftest import shared_path  # ../shared, found as tests.conftest explains
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
 OPERATOR_NS = "kuberay-system"
 RAY_KINDS = ("RayCluster", "RayJob", "RayService", "RayCronJob")
@@ -52,7 +48,7 @@ def suffix(*parts: str, n: int = 5) -> str:
 def load_docs(path: Path | str) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_absolute():
-        path = SAMPLES / path
+        path = shared_path("samples", str(path))  # skips the test loudly when ../shared is missing
     with open(path, encoding="utf-8") as fh:
         return [d for d in yaml.safe_load_all(fh) if isinstance(d, dict)]
 
@@ -66,7 +62,7 @@ def sample(name: str, kind: str | None = None) -> dict[str, Any]:
 
 
 def sample_files() -> list[str]:
-    return sorted(p.name for p in SAMPLES.glob("*.yaml")
+    return sorted(p.name for p in shared_path("samples").glob("*.yaml")
                   if any(d.get("kind") in RAY_KINDS for d in load_docs(p)))
 
 
@@ -74,7 +70,7 @@ def sample_files() -> list[str]:
 
 @lru_cache(maxsize=None)
 def crd(plural: str) -> dict[str, Any]:
-    with open(CRDS / f"ray.io_{plural}.yaml", encoding="utf-8") as fh:
+    with open(shared_path("crds", "v1.7.0", f"ray.io_{plural}.yaml"), encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 

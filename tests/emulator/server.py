@@ -16,7 +16,6 @@ import json
 import os
 import random
 import string
-import threading
 import time
 from typing import Any, AsyncIterator
 
@@ -544,7 +543,7 @@ class EmulatorApp:
                                "application/apply-patch+yaml"):
                     patched = merge_patch(current, patch)
                 else:
-                    return error(415, f"the body of the request was in an unknown format - accepted media types include: "
+                    return error(415, "the body of the request was in an unknown format - accepted media types include: "
                                       "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
             except (KeyError, IndexError, ValueError, TypeError) as exc:
                 return error(422, f"the patch could not be applied: {exc}")

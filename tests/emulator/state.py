@@ -305,3 +305,23 @@ class Emulator:
 
 def now_rfc3339() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def kuberay_installed(emu: Emulator, version: str = "v1.7.0") -> None:
+    """What a KubeRay install adds that tests often need: the three CRDs (served v1 + deprecated
+    v1alpha1, no schema) and the operator Deployment in kuberay-system."""
+    for plural, kind in (("rayclusters", "RayCluster"), ("rayjobs", "RayJob"), ("rayservices", "RayService")):
+        emu.add({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                 "metadata": {"name": f"{plural}.ray.io"},
+                 "spec": {"group": "ray.io", "scope": "Namespaced",
+                          "names": {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": f"{kind}List"},
+                          "versions": [{"name": "v1", "served": True, "storage": True},
+                                       {"name": "v1alpha1", "served": True, "storage": False, "deprecated": True}]},
+                 "status": {"acceptedNames": {"plural": plural, "kind": kind}, "storedVersions": ["v1"]}})
+    labels = {"app.kubernetes.io/name": "kuberay-operator", "app.kubernetes.io/instance": "kuberay-operator"}
+    emu.add({"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "kuberay-operator", "namespace": "kuberay-system", "labels": labels},
+             "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                      "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                          {"name": "kuberay-operator", "image": f"quay.io/kuberay/operator:{version}"}]}}},
+             "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}})

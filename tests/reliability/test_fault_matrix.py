@@ -10,7 +10,6 @@ away between two calls.
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from tests.conftest import CliResult, EmulatorHandle, ray_cluster, run_cli
 from tests.e2e.operator import play_kuberay
 from tests.emulator import Emulator
+from tests.emulator.state import kuberay_installed
 from tests.ray_head import RayHead, ray_head  # noqa: F401  (session fixture)
 
 WRITE_VERBS = ("create", "update", "patch", "delete")
@@ -44,12 +44,7 @@ def running_pod(name: str, node_type: str, group: str = "headgroup") -> dict[str
 
 def load_world(emu: Emulator, tmp: Path) -> None:
     """A small healthy namespace every command can work on (KubeRay v1.7.0 installed)."""
-    from tests.debug.sim import crd_skeleton_of
-    from tests.test_version import operator_deployment
-
-    for plural in ("rayclusters", "rayjobs", "rayservices"):
-        emu.add(crd_skeleton_of(plural))
-    emu.add(operator_deployment())
+    kuberay_installed(emu)
     cluster = ray_cluster("demo")
     cluster["status"] = {"state": "ready", "head": {"serviceName": "demo-head-svc", "podIP": "10.0.0.2"},
                          "conditions": [{"type": "RayClusterProvisioned", "status": "True", "reason": "AllPodRunningAndReadyFirstTime"},

@@ -6,7 +6,6 @@ printed or wrote is scanned. The one intended exception is `get token`'s stdout.
 from __future__ import annotations
 
 import base64
-import json
 import socket
 import stat
 import sys
