@@ -150,7 +150,11 @@ def _python_env() -> dict:
     return env
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["version", "--help"], ["options"], ["version", "--client"]])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["version", "--help"], ["options"], ["version", "--client"],
+                                  ["create", "cluster", "--help"], ["create", "workergroup", "--help"],
+                                  ["get", "cluster", "--help"], ["scale", "cluster", "--help"], ["delete", "--help"],
+                                  ["job", "submit", "--help"], ["job", "--help"], ["session", "--help"],
+                                  ["log", "--help"], ["debug", "--help"]])
 def test_help_and_version_do_not_import_kubernetes(args):
     code = ("import sys; from kubectl_ray.cli import main; rc = main(%r); "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'yaml', 'urllib3', 'ssl')); "

@@ -430,7 +430,7 @@ def test_refused_connection_offers_nothing_at_once(tmp_path: Path):
     start = time.monotonic()
     result = completion.complete(["cluster", "--kubeconfig", path], "", cli=demo_cli)
     assert result == completion.Completion([], completion.NO_FILE_COMP)
-    assert time.monotonic() - start < 0.5
+    assert time.monotonic() - start < 1.0  # the issue: an unreachable cluster answers within 1 s
 
 
 def test_a_silent_server_is_abandoned_when_the_budget_runs_out(tmp_path: Path, blackhole: int,

@@ -521,7 +521,7 @@ def test_ctrl_c_stops_downloads_and_exits_130(emulator, workdir):
         proc.send_signal(signal.SIGINT)
         code = proc.wait(10)
         assert code == 130
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 10  # responsive, not hanging (generous for loaded CI machines)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -297,7 +297,7 @@ def test_url_lines_show_the_bound_ports_and_sigint_exits_130_leaving_nothing(emu
     started = time.monotonic()
     code, stderr = proc.finish(signal.SIGINT)
     assert code == 130
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # responsive, not hanging (generous for loaded CI machines)
     assert stderr == "\n"  # click ends the ^C line, as a shell would
     assert not pid_alive(child)
     assert not listening(dashboard) and not listening(fixed)
