@@ -424,11 +424,7 @@ class PortForwarder:
 
     def stop(self) -> None:
         """Terminate kubectl (its whole process group) and the supervisor; ports are free afterwards."""
-        with self._lock:
-            self._stopping.set()
-            child, self._child = self._child, None
-        if child is not None:
-            child.terminate()
+        self._terminate_child()
         supervisor = self._supervisor
         if supervisor is not None and supervisor is not threading.current_thread():
             supervisor.join(STOP_GRACE_SECONDS + 5)
@@ -543,20 +539,19 @@ class PortForwarder:
 
     def _fail(self, error: KubectlRayError) -> None:
         self._failure = error
-        with self._lock:
-            self._stopping.set()
-            child, self._child = self._child, None
-        if child is not None:
-            child.terminate()
-        self._done.set()
+        self._finish()
 
     def _finish(self) -> None:
+        self._terminate_child()
+        self._done.set()
+
+    def _terminate_child(self) -> None:
+        """Mark the forwarder as stopping and end kubectl's process group, once."""
         with self._lock:
             self._stopping.set()
             child, self._child = self._child, None
         if child is not None:
             child.terminate()
-        self._done.set()
 
     def _emit(self, line: str) -> None:
         try:
