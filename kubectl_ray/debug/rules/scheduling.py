@@ -393,8 +393,7 @@ def _owned_by(obj: dict[str, Any], kind: str, name: str) -> bool:
     return any(o.get("kind") == kind and o.get("name") == name for o in dig(obj, "metadata", "ownerReferences", default=[]))
 
 
-@rule("SCH-07", "a Kueue queue admits the workload", uses=("events",),
-      policy={ERROR: PODS_NOT_SCHEDULED, INFO: BY_DESIGN})
+@rule("SCH-07", "a Kueue queue admits the workload", policy={ERROR: PODS_NOT_SCHEDULED, INFO: BY_DESIGN})
 def check_kueue(snap) -> list:
     obj = target_object(snap)
     if obj is None:
