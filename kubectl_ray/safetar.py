@@ -299,7 +299,7 @@ class TarExtractor:
                 length = tarfile.nti(block[position + 12:position + 24])
             except (ValueError, tarfile.HeaderError):
                 break
-            if (offset or length) and len(entry.sparse) <= MAX_SPARSE_SEGMENTS:
+            if length and len(entry.sparse) <= MAX_SPARSE_SEGMENTS:
                 entry.sparse.append((offset, length))
         if not block[504]:
             self._on_block = self._header
@@ -367,7 +367,11 @@ class TarExtractor:
         target = self._target(entry)
         if target is None:
             return _DISCARD
-        problem = _sparse_problem(entry) if entry.sparse is not None else None
+        problem = None
+        if entry.sparse is not None:
+            # Empty segments carry no data: GNU tar ends a map with one at the real size, unused header slots read 0,0.
+            entry.sparse = [(offset, length) for offset, length in entry.sparse if length]
+            problem = _sparse_problem(entry)
         if problem:
             self._fail(f"cannot write {entry.name!r}: {problem}; skipped")
             return _DISCARD

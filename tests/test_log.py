@@ -596,3 +596,239 @@ def test_a_folder_with_unrelated_files_is_not_overwritten_without_the_flag(emula
     precious.write_text("stale from the last run\n")  # a folder written by an earlier run is ours to overwrite
     assert emulator.run("log", "demo", "--out-dir", str(out)).exit_code == 0
     assert precious.read_text() == "fresh\n"
+
+
+# --- issue 14: layout, entries that cannot be written, sparse entries, disk errors -----------------------
+
+
+def two_pod_cluster(emu, tmp_path, evil_stream: bytes, containers: tuple[str, ...] = ("ray-worker",)) -> tuple[str, str]:
+    """RayCluster demo with a pod serving `evil_stream` as its log folder and a well-behaved one."""
+    emu.add(ray_cluster("demo", NS))
+    evil, good = "demo-worker-evil", "demo-worker-good"
+    emu.add(pod(evil, "worker", "g", list(containers)))
+    emu.add(pod(good, "worker", "g", ["ray-worker"]))
+    for container in containers:
+        emu.pod_logs[(NS, evil, container)] = f"{container} of {evil}\n"
+    emu.pod_logs[(NS, good, "ray-worker")] = f"{good}\n"
+    emu.pod_files[(NS, good)] = {RAY_LOGS: str(make_ray_logs(tmp_path, good))}
+    emu.exec_streams = {(NS, evil): evil_stream}
+    return evil, good
+
+
+def test_ray_files_named_like_container_logs_or_the_marker_overwrite_nothing(emulator, tmp_path, workdir):
+    """Issue 14: Ray's monitor.log / stdout.log / the marker used to overwrite container logs silently."""
+    stream = tar_stream([(name, "file", f"ray's {name}\n".encode(), "") for name in
+                         ("monitor.log", "stdout.log", ".kubectl-ray-log", "ray-worker.log", "monitor.out")])
+    evil, _ = two_pod_cluster(emulator.emu, tmp_path, stream, containers=("ray-worker", "monitor"))
+    result = emulator.run("log", "demo")
+    assert result.exit_code == 0, result
+    folder = workdir / "demo" / evil
+    assert files_under(folder) == {
+        ".kubectl-ray-log": b"written by kubectl ray log\n",
+        "containers/ray-worker.log": f"ray-worker of {evil}\n".encode(),
+        "containers/monitor.log": f"monitor of {evil}\n".encode(),
+        **{f"ray/{name}": f"ray's {name}\n".encode() for name in
+           ("monitor.log", "stdout.log", ".kubectl-ray-log", "ray-worker.log", "monitor.out")},
+    }
+
+
+def test_entries_that_cannot_be_written_are_named_and_fail_their_pod_only(emulator, tmp_path, workdir):
+    long_name = "x" * 300 + ".log"
+    stream = tar_stream([(long_name, "file", b"lost", ""), ("a", "file", b"a file", ""), ("a/b", "file", b"lost", ""),
+                         ("raylet.out", "file", b"kept\n", "")])
+    evil, good = two_pod_cluster(emulator.emu, tmp_path, stream)
+    result = emulator.run("log", "demo", "--max-concurrency", "1")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert f"warning: {evil}: cannot write {long_name!r}: File name too long; skipped" in lines
+    assert f"warning: {evil}: cannot write 'a/b': 'a' exists and is not a directory; skipped" in lines
+    progress = [line for line in lines if line.startswith("[") and evil in line]
+    assert progress == [f"[1/2] {evil}: FAILED: 2 Ray log entries could not be written (named above) "
+                        f"(saved: containers/ray-worker.log ({len(f'ray-worker of {evil}') + 1} B), "
+                        "2 Ray log files (11 B))"]
+    assert lines[-1] == f"error: 1 of 2 pods failed: {evil} (see the lines above)"
+    assert result.stdout.startswith("Saved the logs of 1 of 2 pods")
+    assert (workdir / "demo" / evil / "ray" / "raylet.out").read_bytes() == b"kept\n"
+    assert (workdir / "demo" / evil / "ray" / "a").read_bytes() == b"a file"
+    assert (workdir / "demo" / good / "ray" / "raylet.out").exists()
+
+
+def test_a_sparse_entry_stays_sparse_on_disk(emulator, tmp_path, workdir):
+    """Issue 14: a sparse entry used to become a fully allocated file (1 GiB of zeros here)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("tar") is None:
+        pytest.skip("GNU tar is needed to build a sparse archive")
+    source = tmp_path / "sparse-src"
+    source.mkdir()
+    with open(source / "core.dump", "wb") as fh:
+        fh.truncate(1 << 30)
+        fh.seek(1 << 29)
+        fh.write(b"island")
+    stream = subprocess.run(["tar", "--format=gnu", "--sparse", "-cf", "-", "-C", str(source), "."],
+                            check=True, capture_output=True).stdout
+    evil, _ = two_pod_cluster(emulator.emu, tmp_path, stream)
+    result = emulator.run("log", "demo")
+    assert result.exit_code == 0, result
+    copy = workdir / "demo" / evil / "ray" / "core.dump"
+    assert copy.stat().st_size == 1 << 30
+    assert copy.stat().st_blocks * 512 < 1 << 20
+    with open(copy, "rb") as fh:
+        fh.seek(1 << 29)
+        assert fh.read(6) == b"island"
+
+
+def run_plugin(args: list[str], cwd: Path, kubeconfig: str, prefix: list[str] | None = None,
+               preexec: Any = None, stdout: Any = None) -> Any:
+    """The plugin as its own process (for resource limits, mounts and real stdout files)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run([*(prefix or []), sys.executable, "-m", "kubectl_ray", *args, "--kubeconfig", kubeconfig],
+                          cwd=cwd, env=env, preexec_fn=preexec, stdout=stdout or subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def big_log_cluster(emu, tmp_path, pods: int = 2, size: int = 3 << 20) -> list[str]:
+    emu.add(ray_cluster("big", NS))
+    logs = tmp_path / "big-logs"
+    logs.mkdir()
+    (logs / "raylet.out").write_bytes(b"r" * size)
+    names = [f"big-worker-{i}" for i in range(pods)]
+    for name in names:
+        emu.add(pod(name, "worker", "g", ["ray-worker"], cluster="big"))
+        emu.pod_logs[(NS, name, "ray-worker")] = "small\n"
+        emu.pod_files[(NS, name)] = {RAY_LOGS: str(logs)}
+    return names
+
+
+def assert_one_error_line(stderr: str, expected: str) -> None:
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert errors == [expected], stderr
+    assert "unexpected" not in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr
+
+
+def test_file_too_large_is_one_error_line_and_leaves_no_partial_file(emulator, tmp_path, workdir):
+    """EFBIG without root: RLIMIT_FSIZE in the child (Python ignores SIGXFSZ, so write() fails)."""
+    import resource
+
+    first = big_log_cluster(emulator.emu, tmp_path)[0]
+    out = tmp_path / "out"
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    result = run_plugin(["log", "big", "--out-dir", str(out), "--max-concurrency", "1"], workdir,
+                        emulator.kubeconfig, preexec=limit)
+    assert result.returncode == 1
+    target = out / first / "ray" / "raylet.out"
+    assert_one_error_line(result.stderr, f"error: cannot write {target}: File too large")
+    assert not target.exists(), "the partial file must be removed"
+    assert result.stdout == ""
+
+
+def test_no_space_left_is_one_error_line_and_leaves_no_partial_file(emulator, tmp_path, workdir):
+    """ENOSPC on a real (2 MiB) tmpfs, mounted in a user and mount namespace: no root needed."""
+    import shutil
+    import subprocess
+
+    names = big_log_cluster(emulator.emu, tmp_path, pods=3)
+    out = tmp_path / "small-disk"
+    out.mkdir()
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=2m none {out}"],
+                           capture_output=True) if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (unshare -rm is not allowed)")
+    script = 'mount -t tmpfs -o size=2m none "$0" && "$@"; code=$?; find "$0" -type f | sort >&2; exit $code'
+    result = run_plugin(["log", "big", "--out-dir", str(out), "--max-concurrency", "1"], workdir,
+                        emulator.kubeconfig, prefix=["unshare", "-rm", "sh", "-c", script, str(out)])
+    assert result.returncode == 1
+    target = out / names[0] / "ray" / "raylet.out"
+    assert_one_error_line(result.stderr, f"error: cannot write {target}: No space left on device")
+    left = [line for line in result.stderr.splitlines() if line.startswith(str(out))]
+    assert str(target) not in left, "the partial file must be removed"
+    assert left == [str(out / names[0] / ".kubectl-ray-log"), str(out / names[0] / "containers" / "ray-worker.log")]
+
+
+def test_a_full_stdout_is_one_error_line(emulator, cluster, workdir):
+    with open("/dev/full", "w") as full:
+        result = run_plugin(["log", "demo", "--node-type", "head"], workdir, emulator.kubeconfig, stdout=full)
+    assert result.returncode == 1
+    assert_one_error_line(result.stderr, "error: cannot write to standard output: No space left on device")
+
+
+# --- issue 15: --link gke as upstream has it ------------------------------------------------------------
+
+
+GKE_CONTEXT = "gke_my-project_us-central1-a_my-cluster"
+QUERY_ALL = ("resource.type%3D%22k8s_container%22%0Aresource.labels.namespace_name%3D%22default%22%0A"
+             "labels.%22k8s-pod%2Fray_io%2Fcluster%22%3D%22test-cluster%22%0A"
+             "labels.%22k8s-pod%2Fray_io%2Fis-ray-node%22%3D%22yes%22")
+CONSOLE = "https://console.cloud.google.com/logs/query;query="
+FLUENTBIT_WARNING = ("Warning: The head pod does not have a 'fluentbit' container. Logs might not be exported to "
+                     "Google Cloud Logging.")
+CONTEXT_WARNING = ("Warning: The current kubectl context does not appear to be a GKE cluster. The generated link may "
+                   "not work.")
+
+
+@pytest.fixture
+def gke(emulator, tmp_path):
+    """The emulator under a GKE-style current context, with a test-cluster RayCluster."""
+    from tests.emulator import kubeconfig, write_kubeconfig
+
+    contexts = {name: {"namespace": NS} for name in (GKE_CONTEXT, "minikube", "gke_other-project_europe-west1_c2")}
+    doc = kubeconfig(emulator.url, contexts=contexts, current=GKE_CONTEXT)
+    emulator.kubeconfig = write_kubeconfig(tmp_path / "gke-kubeconfig", doc)
+    emulator.emu.add(ray_cluster("test-cluster", NS))
+    return emulator
+
+
+@pytest.mark.parametrize("containers, args, stdout, stderr", [  # upstream's TestGCPLogLink cases
+    (["ray-head", "fluentbit"], [], f"{CONSOLE}{QUERY_ALL}?project=my-project\n", ""),
+    (["ray-head"], [], f"{CONSOLE}{QUERY_ALL}?project=my-project\n", FLUENTBIT_WARNING + "\n"),
+    (None, ["--context", "minikube"], f"{CONSOLE}{QUERY_ALL}\n", CONTEXT_WARNING + "\n"),
+])
+def test_link_gke_prints_upstreams_cloud_logging_url(gke, workdir, containers, args, stdout, stderr):
+    if containers:
+        gke.emu.add(pod("head-pod", "head", "headgroup", containers, cluster="test-cluster"))
+    result = gke.run("log", "test-cluster", "--link", "gke", *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, stdout, stderr)
+    assert os.listdir(workdir) == []
+    assert gke.emu.requests_where(verb="exec") == [] and gke.emu.requests_where(resource="pods/log") == []
+
+
+@pytest.mark.parametrize("node_type", ["head", "worker"])
+def test_link_gke_narrows_to_a_node_type(gke, workdir, node_type):
+    result = gke.run("log", "test-cluster", "--link", "gke", "--node-type", node_type)
+    assert result.exit_code == 0
+    assert result.stdout == (f"{CONSOLE}{QUERY_ALL.rsplit('%0A', 1)[0]}%0Alabels.%22k8s-pod%2Fray_io%2Fnode-type%22"
+                             f"%3D%22{node_type}%22?project=my-project\n")
+
+
+def test_link_gke_takes_the_project_from_the_context_flag(gke, workdir):
+    """Upstream reads the kubeconfig's current-context even when --context names another (its bug #13)."""
+    result = gke.run("log", "test-cluster", "--link", "gke", "--context", "gke_other-project_europe-west1_c2")
+    assert result.exit_code == 0
+    assert result.stdout.endswith("?project=other-project\n")
+
+
+def test_link_gke_resolves_a_rayjob_to_its_cluster(gke, workdir):
+    gke.emu.add({"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "job1", "namespace": NS},
+                 "spec": {}, "status": {"rayClusterName": "test-cluster"}})
+    result = gke.run("log", "rayjob/job1", "--link", "gke")
+    assert result.exit_code == 0
+    assert result.stdout == f"{CONSOLE}{QUERY_ALL}?project=my-project\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--link", "aws"], 'error: unsupported link type "aws", only "gke" is supported'),
+    (["--link", "gke", "--out-dir", "x"], "error: --out-dir is incompatible with --link"),
+    (["--link", "gke", "--worker-group", "g"], "error: --worker-group is incompatible with --link"),
+    (["--link", "gke", "--previous"], "error: --previous is incompatible with --link"),
+])
+def test_link_flag_errors(gke, workdir, args, message):
+    result = gke.run("log", "test-cluster", *args)
+    assert (result.exit_code, result.stderr) == (2, message + "\n")
+    assert gke.emu.request_count == 0

@@ -64,7 +64,7 @@ class LogOptions:
               help="How many pods to download at the same time.")
 @click.option("--overwrite", is_flag=True,
               help="Also write into pod folders that hold files this command did not write.")
-@click.option("--link", default=None, metavar="gke", shell_complete=lambda *_: ["gke"],
+@click.option("--link", default=None, metavar="gke", shell_complete=completion.choices("gke"),
               help="Print a link to a cloud console to view the logs instead of downloading them; supports: gke.")
 @kube_command
 def log(env: CommandEnv, target: str, out_dir: str | None, node_type: str | None, worker_groups: tuple[str, ...],

@@ -134,13 +134,21 @@ def download_logs(kube: KubeClient, pods: list[dict[str, Any]], out_dir: str, *,
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     cancel = threading.Event()
+    disk_failures: list[DiskError] = []
     results: dict[str, PodLogResult] = {}
 
     def one(pod: dict[str, Any]) -> PodLogResult:
+        if cancel.is_set():
+            raise Cancelled()
         name = _name(pod)
         report = (lambda message: on_problem(name, message)) if on_problem else None
-        return download_pod_logs(kube, pod, out_dir, previous=previous, cancel=cancel, overwrite=overwrite,
-                                 on_problem=report)
+        try:
+            return download_pod_logs(kube, pod, out_dir, previous=previous, cancel=cancel, overwrite=overwrite,
+                                     on_problem=report)
+        except DiskError as exc:  # stop the others at once, not when the main thread next looks
+            disk_failures.append(exc)
+            cancel.set()
+            raise
 
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(pods))), thread_name_prefix="ray-log")
     try:
@@ -148,7 +156,7 @@ def download_logs(kube: KubeClient, pods: list[dict[str, Any]], out_dir: str, *,
         while pending:
             done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for future in done:
-                result = _result_of(future, pending.pop(future), out_dir)
+                result = _result_of(future, pending.pop(future), out_dir, disk_failures)
                 results[result.pod] = result
                 if on_done is not None:
                     on_done(result)
@@ -160,12 +168,12 @@ def download_logs(kube: KubeClient, pods: list[dict[str, Any]], out_dir: str, *,
     return [results[_name(p)] for p in pods]
 
 
-def _result_of(future: Any, pod: dict[str, Any], out_dir: str) -> PodLogResult:
+def _result_of(future: Any, pod: dict[str, Any], out_dir: str, disk_failures: list[DiskError]) -> PodLogResult:
     try:
         return future.result()
-    except DiskError as exc:
-        raise LogWriteError(str(exc)) from None
-    except Cancelled:
+    except (DiskError, Cancelled):
+        if disk_failures:  # the first failing disk is the story; the other pods were stopped because of it
+            raise LogWriteError(str(disk_failures[0])) from None
         raise KeyboardInterrupt() from None
     except KubectlRayError as exc:
         name = _name(pod)
