@@ -85,13 +85,13 @@ class ExecSession:
 
     def stdout(self, cancel: threading.Event | None = None) -> Iterator[memoryview]:
         """stdout as it arrives; each view is only valid until the next one is requested."""
-        channel = 0
-        for opcode, first, piece in self._payloads(cancel):
-            if first:
-                if opcode not in (_BINARY, _TEXT, _CONTINUATION) or not piece:
+        channel, need_channel = 0, False
+        for first, piece in self._payloads(cancel):
+            need_channel = need_channel or first
+            if need_channel:  # a message's first byte names its channel
+                if not piece:
                     continue
-                channel = piece[0]
-                piece = piece[1:]
+                channel, piece, need_channel = piece[0], piece[1:], False
                 if not piece:
                     continue
             if channel == STDOUT:
@@ -136,14 +136,13 @@ class ExecSession:
 
     # --- frames -------------------------------------------------------------------------------
 
-    def _payloads(self, cancel: threading.Event | None) -> Iterator[tuple[int, bool, memoryview]]:
-        """(opcode of the message, first piece of a message?, payload piece) for every data frame.
+    def _payloads(self, cancel: threading.Event | None) -> Iterator[tuple[bool, memoryview]]:
+        """(first piece of a message?, payload piece) for every data frame.
 
         Payloads are yielded in pieces as they arrive, so a frame of any size needs no more
         memory than the receive buffer.
         """
         view = self._view
-        message_opcode = 0
         while not self._closed:
             header = self._frame_header(cancel)
             if header is None:
@@ -152,11 +151,9 @@ class ExecSession:
             if opcode >= _CLOSE:
                 self._control(opcode, self._read_exact(length, cancel))
                 continue
-            first = opcode != _CONTINUATION
-            if first:
-                message_opcode = opcode
+            first = opcode != _CONTINUATION  # text frames are taken as binary: the channel byte comes first
             if length == 0 and first:
-                yield message_opcode, True, view[0:0]
+                yield True, view[0:0]
             while length:
                 if self._start == self._end and not self._fill(cancel):
                     raise self._lost("in the middle of a frame")
@@ -164,7 +161,7 @@ class ExecSession:
                 piece = view[self._start:self._start + take]
                 self._start += take
                 length -= take
-                yield message_opcode, first, piece
+                yield first, piece
                 first = False
 
     def _frame_header(self, cancel: threading.Event | None) -> tuple[int, int] | None:

@@ -111,11 +111,18 @@ def select_pods(pods: list[dict[str, Any]], node_type: str, worker_groups: tuple
 
 
 def _labels(pod: dict[str, Any]) -> dict[str, str]:
-    return (pod.get("metadata") or {}).get("labels") or {}
+    labels = _field(pod, "metadata").get("labels")
+    return labels if isinstance(labels, dict) else {}
 
 
 def _name(pod: dict[str, Any]) -> str:
-    return str((pod.get("metadata") or {}).get("name") or "")
+    return str(_field(pod, "metadata").get("name") or "")
+
+
+def _field(obj: Any, key: str) -> dict[str, Any]:
+    """A sub-object of a pod, or {} when the server sent something else there."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 # --- many pods -----------------------------------------------------------------------------------------
@@ -175,9 +182,10 @@ def _result_of(future: Any, pod: dict[str, Any], out_dir: str, disk_failures: li
         if disk_failures:  # the first failing disk is the story; the other pods were stopped because of it
             raise LogWriteError(str(disk_failures[0])) from None
         raise KeyboardInterrupt() from None
-    except KubectlRayError as exc:
+    except Exception as exc:  # noqa: BLE001 - one pod's surprise must not hide the others' results
+        message = exc.detail() if isinstance(exc, KubectlRayError) else f"unexpected {type(exc).__name__}: {exc}"
         name = _name(pod)
-        return PodLogResult(pod=name, folder=os.path.join(out_dir, name), errors=[exc.detail()])
+        return PodLogResult(pod=name, folder=os.path.join(out_dir, name), errors=[message])
 
 
 # --- one pod ------------------------------------------------------------------------------------------
@@ -186,7 +194,8 @@ def _result_of(future: Any, pod: dict[str, Any], out_dir: str, disk_failures: li
 def container_log_names(pod: dict[str, Any]) -> list[tuple[str, str | None]]:
     """(container, file name under containers/), or None as the file name if the name cannot be one."""
     names: list[tuple[str, str | None]] = []
-    for index, container in enumerate((pod.get("spec") or {}).get("containers") or []):
+    containers = _field(pod, "spec").get("containers")
+    for index, container in enumerate(containers if isinstance(containers, list) else []):
         name = container.get("name") if isinstance(container, dict) else None
         name = str(name) if name else f"container-{index}"
         names.append((name, f"{name}.log" if _plain_name(name) else None))
@@ -207,8 +216,8 @@ def download_pod_logs(kube: KubeClient, pod: dict[str, Any], out_dir: str, *, pr
     `overwrite`: `--out-dir ~` must not clobber an unrelated folder that happens to share a pod's name.
     Raises DiskError (the disk failed) and Cancelled; everything else ends up in the result.
     """
-    meta = pod.get("metadata") or {}
-    name, namespace = _name(pod), meta.get("namespace")
+    name, namespace = _name(pod), _field(pod, "metadata").get("namespace")
+    namespace = namespace if isinstance(namespace, str) and namespace else kube.namespace
     root = os.path.realpath(out_dir)
     folder = os.path.join(root, name)
     result = PodLogResult(pod=name, folder=folder)
@@ -227,8 +236,7 @@ def download_pod_logs(kube: KubeClient, pod: dict[str, Any], out_dir: str, *, pr
     for container, filename in containers:
         _save_container_log(kube, name, namespace, container, filename, folder, previous, result, cancel)
     if containers:
-        _save_ray_log_dir(kube, name, namespace or kube.namespace, containers[0][0], folder, result, on_problem,
-                          cancel)
+        _save_ray_log_dir(kube, name, namespace, containers[0][0], folder, result, on_problem, cancel)
     else:
         result.errors.append("the pod has no containers")
     return result
@@ -346,7 +354,10 @@ def _save_ray_log_dir(kube: KubeClient, pod: str, namespace: str, container: str
         except UnsafeTarError as exc:
             extractor.close()
             broken = str(exc)
-            session.drain(cancel)  # the rest of the stream carries the command's exit status
+            try:
+                session.drain(cancel)  # the rest of the stream carries the command's exit status
+            except KubectlRayError:
+                pass  # the archive's own problem is the one to report
         except KubectlRayError as exc:  # the connection dropped: what arrived stays, named incomplete
             extractor.close()
             result.errors.append(f"{RAY_LOG_DIR} from container {container}: {exc.detail()} "
@@ -423,8 +434,9 @@ def gke_logs_link(kube: KubeClient, namespace: str, cluster: str, node_type: str
     except KubectlRayError:
         heads = []  # upstream only warns when it could look
     if heads:
-        containers = (heads[0].get("spec") or {}).get("containers") or []
-        if not any(isinstance(c, dict) and c.get("name") == "fluentbit" for c in containers):
+        containers = _field(heads[0], "spec").get("containers")
+        if not any(isinstance(c, dict) and c.get("name") == "fluentbit" for c in
+                   (containers if isinstance(containers, list) else [])):
             warnings.append(GKE_FLUENTBIT_WARNING)
     lines = ['resource.type="k8s_container"', f'resource.labels.namespace_name="{namespace}"',
              f'labels."k8s-pod/ray_io/cluster"="{cluster}"']
