@@ -296,3 +296,78 @@ def test_the_exec_path_does_not_import_the_kubernetes_package(tmp_path: Path):
             "print(any(m == 'kubernetes' or m.startswith('kubernetes.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the connection comes from the native transport: TLS, credentials, proxy ------------------------------
+
+
+def test_exec_over_tls_with_a_token_through_a_connect_proxy(tmp_path):
+    """The adapter hands exec the transport's TLS context, auth headers and proxy tunnel."""
+    import base64 as b64
+    import socketserver
+    import ssl
+
+    import trustme
+
+    from tests.emulator import Emulator, EmulatorServer, kubeconfig, write_kubeconfig
+
+    ca = trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    emu = Emulator()
+    emu.tokens = {"exec-token": "alice"}
+    add_pod(emu)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "raylet.out").write_bytes(b"through the tunnel\n")
+    emu.pod_files[(NS, "p")] = {RAY_LOGS: str(logs)}
+    tunnels: list[str] = []
+
+    class ConnectProxy(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            target = self.rfile.readline().decode().split(" ")[1]
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            tunnels.append(target)
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            self.wfile.flush()
+            pipes = [threading.Thread(target=_pipe, args=pair) for pair in
+                     ((self.connection, upstream), (upstream, self.connection))]
+            for pipe in pipes:
+                pipe.start()
+            for pipe in pipes:
+                pipe.join()
+
+    proxy = socketserver.ThreadingTCPServer(("127.0.0.1", 0), ConnectProxy)
+    proxy.daemon_threads = True
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        with EmulatorServer(emu, ssl_context=ctx) as server:
+            cfg = kubeconfig(server.url, token="exec-token", cluster_extra={
+                "certificate-authority-data": b64.b64encode(ca.cert_pem.bytes()).decode(),
+                "proxy-url": f"http://127.0.0.1:{proxy.server_address[1]}"})
+            kube = connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "cfg", cfg)))
+            with open_exec(kube, "p", NS, TAR, "ray-head") as session:
+                data = read_all(session)
+            assert b"through the tunnel\n" in data and session.failure() is None
+            assert tunnels == [server.url.split("//", 1)[1]]
+            assert emu.requests_where(verb="exec", name="p")[0].user == "alice"
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, target):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
