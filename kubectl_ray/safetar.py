@@ -57,6 +57,9 @@ FILE_MODE = 0o644
 DIR_MODE = 0o755
 MAX_META_BYTES = 1 << 20  # a long name or pax header larger than this is not from a log folder
 MAX_SPARSE_SEGMENTS = 100_000
+# Every level costs system calls that walk the whole path: a deeper path is not a log folder, and
+# thousands of levels would make one small entry cost seconds.
+MAX_DEPTH = 64
 ENCODING = sys.getfilesystemencoding()
 # The disk, not the entry: nothing later could be written either, so the whole download stops.
 DISK_ERRNOS = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EIO", "EFBIG", "EROFS")
@@ -234,6 +237,8 @@ class TarExtractor:
         except tarfile.HeaderError as exc:
             raise UnsafeTarError(f"the archive is corrupt or truncated: {exc}") from None
         self._current = info.name
+        if info.size < 0:  # base-256 numbers can be negative
+            raise UnsafeTarError(f"the archive is corrupt: {info.name!r} has a negative size")
         if info.type in _META_TYPES:
             if info.size > MAX_META_BYTES:
                 raise UnsafeTarError(f"the archive is corrupt: an extended header of {info.size} bytes")
@@ -353,6 +358,9 @@ class TarExtractor:
             where = "absolute path" if _is_absolute(entry.name) else "path outside the destination"
             self._skip(f"skipping {where} {entry.name!r}")
             return None
+        if relative.count("/") >= MAX_DEPTH:
+            self._fail(f"cannot write {entry.name!r}: it is more than {MAX_DEPTH} directories deep; skipped")
+            return None
         return os.path.join(self.root, relative) if relative != "." else self.root
 
     def _make_dir(self, entry: _Entry) -> None:
@@ -430,7 +438,7 @@ def _sparse_problem(entry: _Entry) -> str | None:
         if offset < end or length < 0:
             return "its sparse map has overlapping or unordered segments"
         end = offset + length
-    if end > entry.real_size or sum(length for _, length in segments) != entry.size:
+    if end > entry.real_size or entry.real_size < 0 or sum(length for _, length in segments) != entry.size:
         return "its sparse map does not match its size"
     return None
 
@@ -531,19 +539,21 @@ def make_dirs_inside(root: str, directory: str) -> None:
     relative = os.path.relpath(directory, root)
     if relative == ".":
         return
-    current = root
+    current = root  # always a real directory inside root: each step costs O(1) system calls, not O(depth)
     for part in relative.split(os.sep):
-        current = os.path.join(current, part)
+        step = os.path.join(current, part)
         try:
-            os.mkdir(current, DIR_MODE)
+            os.mkdir(step, DIR_MODE)
         except FileExistsError:
             pass
-        info = os.lstat(current)
-        if not is_inside(root, current):
-            kind = "is a symlink that leads" if stat.S_ISLNK(info.st_mode) else "leads"
-            raise UnsafePath(f"{os.path.relpath(current, root)!r} {kind} outside the destination")
-        if not os.path.isdir(current):
-            raise EntryFailed(f"{os.path.relpath(current, root)!r} exists and is not a directory")
+        info = os.lstat(step)
+        if stat.S_ISLNK(info.st_mode):  # one that already existed: follow it only if it stays inside
+            if not is_inside(root, step):
+                raise UnsafePath(f"{os.path.relpath(step, root)!r} is a symlink that leads outside the destination")
+            step = os.path.realpath(step)
+        if not os.path.isdir(step):
+            raise EntryFailed(f"{os.path.relpath(step, root)!r} exists and is not a directory")
+        current = step
 
 
 class FileWriter:

@@ -285,7 +285,7 @@ def test_a_file_from_an_earlier_run_is_not_a_collision(sandbox):
     assert (dest / "raylet.out").read_bytes() == b"new\n"
 
 
-@pytest.mark.parametrize("name", ["x" * 300 + ".log", "d/" + "y" * 300 + "/inner.log"])
+@pytest.mark.parametrize("name", ["x" * 300 + ".log", "d/" + "y" * 300 + "/inner.log"], ids=["file", "directory"])
 def test_a_name_too_long_for_the_file_system_is_skipped_and_the_rest_goes_on(sandbox, name):
     _, dest = sandbox
     long_dir = entry(name.rsplit("/", 1)[0] + "/", "dir") if "/" in name else None
@@ -322,6 +322,19 @@ def test_garbage_and_truncated_streams_raise(sandbox):
 ])
 def test_safe_relative_path(name, expected):
     assert safe_relative_path(name) == expected
+
+
+def test_a_path_deeper_than_64_directories_is_a_failure_not_a_slow_crawl(sandbox):
+    _, dest = sandbox
+    deep = "d/" * 64 + "deep.log"
+    fine = "d/" * 63 + "fine.log"
+    result, skipped, failed = extract_all(build_tar([entry("d/" * 2100, "dir"), entry(deep, data=b"x"),
+                                                     entry(fine, data=b"ok"), entry("after.log", data=b"y")]), dest)
+    assert skipped == []
+    assert failed == [f"cannot write {('d/' * 2100).rstrip('/')!r}: it is more than 64 directories deep; skipped",
+                      f"cannot write {deep!r}: it is more than 64 directories deep; skipped"]
+    assert (dest / fine).read_bytes() == b"ok" and (dest / "after.log").read_bytes() == b"y"
+    assert result.files == 2
 
 
 # --- sparse entries stay sparse --------------------------------------------------------------------------
@@ -487,6 +500,7 @@ def test_a_stream_cut_anywhere_inside_an_entry_is_reported_as_truncated(sandbox)
 
 @pytest.mark.parametrize("make, message", [
     (lambda: b"\x01" * 512, "corrupt or truncated"),  # a header with a bad checksum
+    (lambda: _negative_size_header(), "'neg' has a negative size"),  # base-256 numbers can be negative
     (lambda: _header_only("L", size=2 << 20), "an extended header of 2097152 bytes"),
     (lambda: _header_only("x", size=12) + b"99 path=abc\n".ljust(512, b"\0"), "malformed pax header"),
     (lambda: _header_only("x", size=11) + b"11 size=-5\n".ljust(512, b"\0") + _header_only("0"), "size is negative"),
@@ -496,6 +510,14 @@ def test_hostile_headers_fail_the_archive_with_one_message(sandbox, make, messag
     _, dest = sandbox
     with pytest.raises(UnsafeTarError, match=message):
         extract(make(), dest)
+
+
+def _negative_size_header() -> bytes:
+    block = bytearray(_header_only("0", name="neg"))
+    block[124:136] = b"\xff" * 12  # -1 in base-256
+    block[148:156] = b" " * 8
+    block[148:155] = b"%06o\0" % sum(block)
+    return bytes(block)
 
 
 def _header_only(kind: str, size: int = 0, name: str = "x") -> bytes:
