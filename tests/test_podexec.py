@@ -371,3 +371,34 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def test_a_401_at_the_upgrade_refreshes_exec_plugin_credentials_once(emulator, tmp_path):
+    import json
+    import stat
+    import sys
+
+    from tests.emulator import kubeconfig, write_kubeconfig
+
+    runs = tmp_path / "runs"
+    plugin = tmp_path / "credential-plugin"
+    credential = {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                  "status": {"token": "exec-token"}}
+    plugin.write_text(f"#!{sys.executable}\nimport pathlib\np = pathlib.Path({str(runs)!r})\n"
+                      f"p.write_text(p.read_text() + 'x' if p.exists() else 'x')\nprint({json.dumps(credential)!r})\n")
+    plugin.chmod(plugin.stat().st_mode | stat.S_IEXEC)
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
+                     "interactiveMode": "Never"}}
+    emu = emulator.emu
+    emu.tokens = {"exec-token": "dave"}
+    add_pod(emu)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    emu.pod_files[(NS, "p")] = {RAY_LOGS: str(logs)}
+    emu.fault(verb="exec", status=401, times=1)
+    kube = connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, user=user))))
+    with open_exec(kube, "p", NS, TAR, "ray-head") as session:
+        read_all(session)
+    assert session.failure() is None
+    assert runs.read_text() == "xx", "the plugin ran again after the 401"
+    assert [r.user for r in emu.requests_where(verb="exec")][-1] == "dave"

@@ -31,7 +31,7 @@ import socket
 import struct
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import quote, urlencode
 
 from kubectl_ray.errors import KubectlRayError
@@ -275,10 +275,10 @@ def open_exec(kube: "KubeClient", pod: str, namespace: str, command: list[str],
     where = f"{namespace}/{pod}"
     refreshed = False
     while True:
-        sock, target, headers, auth = _connect(kube, quote(path, safe="/:@?&=%"))
+        sock, target, headers, refresh = _connect(kube, quote(path, safe="/:@?&=%"))
         try:
             status, response_headers, rest, key = _handshake(sock, target, headers, where)
-            if status == 401 and not refreshed and auth.refresh():
+            if status == 401 and not refreshed and refresh():
                 refreshed = True
                 sock.close()
                 continue
@@ -296,8 +296,9 @@ def open_exec(kube: "KubeClient", pod: str, namespace: str, command: list[str],
 # --- the connection: one adapter onto the native transport ------------------------------------------
 
 
-def _connect(kube: "KubeClient", path: str) -> tuple[socket.socket, str, list[tuple[str, str]], Any]:
-    """A connected (TLS, proxied) socket, the request target and headers, from the transport's own setup.
+def _connect(kube: "KubeClient", path: str) -> tuple[socket.socket, str, list[tuple[str, str]], Callable[[], bool]]:
+    """A connected (TLS, proxied) socket, the request target, the headers, and how to refresh
+    credentials after a 401 (True if they changed), all from the transport's own setup.
 
     This is the only function that knows the transport's insides: whoever reshapes
     kube/transport.py adapts it here.
@@ -321,7 +322,14 @@ def _connect(kube: "KubeClient", path: str) -> tuple[socket.socket, str, list[tu
     headers += transport.auth.header_items()
     sock = conn.sock
     conn.sock = None  # the socket is ours now; closing the connection object must not close it
-    return sock, target, headers, transport.auth
+
+    def refresh() -> bool:
+        if not transport.auth.refresh():
+            return False
+        transport._reset_tls()  # an exec plugin may have issued a new client certificate too
+        return True
+
+    return sock, target, headers, refresh
 
 
 # --- the upgrade --------------------------------------------------------------------------------------
