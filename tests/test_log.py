@@ -548,6 +548,40 @@ def test_ctrl_c_stops_downloads_and_exits_130(emulator, workdir):
             proc.wait()
 
 
+def test_ctrl_c_is_not_held_up_by_a_stalled_container_log(emulator, workdir):
+    """A log stream the server stalls (64 KiB chunks at 1 KB/s) blocks its worker in a read: Ctrl-C still ends."""
+    import signal
+    import subprocess
+    import sys
+
+    emu = emulator.emu
+    emu.add(ray_cluster("slow", NS))
+    emu.add(pod("slow-worker-0", "worker", "g", ["ray-worker"], cluster="slow"))
+
+    def stalled():
+        yield b"first line\n"
+        for _ in range(100):
+            yield b"y" * 65536
+
+    emu.pod_logs[(NS, "slow-worker-0", "ray-worker")] = stalled
+    emu.stream_rate = 1000.0
+    proc = subprocess.Popen([sys.executable, "-m", "kubectl_ray", "log", "slow", "--kubeconfig", emulator.kubeconfig],
+                            cwd=workdir, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        target = workdir / "slow" / "slow-worker-0" / "containers" / "ray-worker.log"
+        deadline = time.monotonic() + 30
+        while not (target.exists() and target.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert target.exists(), proc.stderr.read() if proc.poll() is not None else "download never started"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130  # the stalled worker is left behind after a grace period
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_tar_exit_1_for_changed_files_is_a_warning_not_a_failure(emulator, workdir):
     """GNU tar exits 1 when a file changed while it was read, which Ray's live logs do all the time."""
     emu = emulator.emu

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -45,6 +46,7 @@ CONTAINERS_FOLDER = "containers"
 RAY_FOLDER = "ray"
 OWNER_MARKER = ".kubectl-ray-log"  # in every pod folder this command wrote: later runs may overwrite it
 CHUNK = 1 << 20
+STOP_GRACE_SECONDS = 3.0  # after Ctrl-C or a disk failure: exec streams notice within a second
 _EXIT_CODE = re.compile(r"exit code (\d+)\s*$")
 
 __all__ = ["Cancelled", "LogWriteError", "PodLogResult", "download_logs", "download_pod_logs"]
@@ -136,56 +138,80 @@ def download_logs(kube: KubeClient, pods: list[dict[str, Any]], out_dir: str, *,
 
     `on_problem(pod, message)` hears about every skipped entry as it happens, `on_done(result)` about
     every finished pod. Raises LogWriteError when the disk fails, KeyboardInterrupt on Ctrl-C, after
-    stopping the other downloads either way.
+    stopping the other downloads either way. The workers are daemon threads and are given
+    STOP_GRACE_SECONDS to stop: a stream the server stalls cannot keep the command from ending.
     """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    import queue
 
     cancel = threading.Event()
     disk_failures: list[DiskError] = []
+    todo: "queue.Queue[dict[str, Any]]" = queue.Queue()
+    finished: "queue.Queue[tuple[dict[str, Any], PodLogResult | BaseException]]" = queue.Queue()
+    for pod in pods:
+        todo.put(pod)
+
+    def work() -> None:
+        while not cancel.is_set():
+            try:
+                pod = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                finished.put((pod, _download_one(kube, pod, out_dir, previous, overwrite, on_problem, cancel)))
+            except DiskError as exc:  # stop the others at once, not when the main thread next looks
+                disk_failures.append(exc)
+                cancel.set()
+                finished.put((pod, exc))
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which decides
+                finished.put((pod, exc))
+
+    workers = [threading.Thread(target=work, name=f"ray-log-{i}", daemon=True)
+               for i in range(max(1, min(max_concurrency, len(pods))))]
+    for worker in workers:
+        worker.start()
     results: dict[str, PodLogResult] = {}
-
-    def one(pod: dict[str, Any]) -> PodLogResult:
-        if cancel.is_set():
-            raise Cancelled()
-        name = _name(pod)
-        report = (lambda message: on_problem(name, message)) if on_problem else None
-        try:
-            return download_pod_logs(kube, pod, out_dir, previous=previous, cancel=cancel, overwrite=overwrite,
-                                     on_problem=report)
-        except DiskError as exc:  # stop the others at once, not when the main thread next looks
-            disk_failures.append(exc)
-            cancel.set()
-            raise
-
-    pool = ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(pods))), thread_name_prefix="ray-log")
     try:
-        pending = {pool.submit(one, pod): pod for pod in pods}
-        while pending:
-            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in done:
-                result = _result_of(future, pending.pop(future), out_dir, disk_failures)
-                results[result.pod] = result
-                if on_done is not None:
-                    on_done(result)
+        while len(results) < len(pods):
+            try:
+                pod, outcome = finished.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            result = _result_of(outcome, pod, out_dir, disk_failures)
+            results[result.pod] = result
+            if on_done is not None:
+                on_done(result)
     except BaseException:  # Ctrl-C or a failing disk: stop every download between two chunks, then leave
         cancel.set()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
     return [results[_name(p)] for p in pods]
 
 
-def _result_of(future: Any, pod: dict[str, Any], out_dir: str, disk_failures: list[DiskError]) -> PodLogResult:
-    try:
-        return future.result()
-    except (DiskError, Cancelled):
+def _download_one(kube: KubeClient, pod: dict[str, Any], out_dir: str, previous: bool, overwrite: bool,
+                  on_problem: Callable[[str, str], None] | None, cancel: threading.Event) -> PodLogResult:
+    name = _name(pod)
+    report = (lambda message: on_problem(name, message)) if on_problem else None
+    return download_pod_logs(kube, pod, out_dir, previous=previous, cancel=cancel, overwrite=overwrite,
+                             on_problem=report)
+
+
+def _result_of(outcome: PodLogResult | BaseException, pod: dict[str, Any], out_dir: str,
+               disk_failures: list[DiskError]) -> PodLogResult:
+    if isinstance(outcome, PodLogResult):
+        return outcome
+    if isinstance(outcome, (DiskError, Cancelled)):
         if disk_failures:  # the first failing disk is the story; the other pods were stopped because of it
-            raise LogWriteError(str(disk_failures[0])) from None
-        raise KeyboardInterrupt() from None
-    except Exception as exc:  # noqa: BLE001 - one pod's surprise must not hide the others' results
-        message = exc.detail() if isinstance(exc, KubectlRayError) else f"unexpected {type(exc).__name__}: {exc}"
-        name = _name(pod)
-        return PodLogResult(pod=name, folder=os.path.join(out_dir, name), errors=[message])
+            raise LogWriteError(str(disk_failures[0]))
+        raise KeyboardInterrupt()
+    if not isinstance(outcome, Exception):
+        raise outcome
+    # one pod's surprise must not hide the others' results
+    message = outcome.detail() if isinstance(outcome, KubectlRayError) else \
+        f"unexpected {type(outcome).__name__}: {outcome}"
+    name = _name(pod)
+    return PodLogResult(pod=name, folder=os.path.join(out_dir, name), errors=[message])
 
 
 # --- one pod ------------------------------------------------------------------------------------------
