@@ -1,7 +1,9 @@
-"""The `kubernetes` package as a transport (KUBECTL_RAY_TRANSPORT=kubernetes) and for pod exec.
+"""Pod exec through the `kubernetes` package's WebSocket client (used by `kubectl ray log`).
 
-Both are configured from the same resolved ConnectionConfig as the native transport, so every
-kubeconfig and flag rule lives in one place (kubeconfig.py, auth.py).
+Configured from the same resolved ConnectionConfig and Authenticator as the native transport, so
+every kubeconfig and flag rule lives in one place (kubeconfig.py, auth.py). It is no longer an
+API transport: it could not follow kubectl's connection rules (repeated headers, SOCKS5, proxy
+selection, deadlines), see transport.py.
 """
 
 from __future__ import annotations
@@ -10,16 +12,11 @@ import atexit
 import os
 import shutil
 import tempfile
-import time
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 from kubectl_ray.kube.auth import Authenticator
 from kubectl_ray.kube.errors import ApiError, ConnectionFailed, RequestInfo
 from kubectl_ray.kube.kubeconfig import ConnectionConfig
-from kubectl_ray.kube.transport import MAX_RETRIES, Response, _clean_query, _quote_path, encode_body, retry_delay, \
-    should_retry
-
-_UNSET: Any = object()
 
 
 class _CredentialFiles:
@@ -42,7 +39,7 @@ def kubernetes_configuration(config: ConnectionConfig, auth: Authenticator) -> A
 
     files = _CredentialFiles()
     conf = k8s.Configuration()
-    conf.host = config.server
+    conf.host = config.endpoint.url
     conf.verify_ssl = not config.insecure
     if config.insecure:  # kubectl stays quiet about --insecure-skip-tls-verify; so do we
         import urllib3
@@ -59,70 +56,6 @@ def kubernetes_configuration(config: ConnectionConfig, auth: Authenticator) -> A
     if config.proxy_url:
         conf.proxy = config.proxy_url
     return conf
-
-
-class KubernetesTransport:
-    def __init__(self, config: ConnectionConfig) -> None:
-        self.config = config
-        self.auth = Authenticator(config)
-        self.api_client = self._api_client()
-
-    def _api_client(self) -> Any:
-        from kubernetes import client as k8s
-
-        return k8s.ApiClient(kubernetes_configuration(self.config, self.auth))
-
-    def request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
-                content_type: str | None = None, accept: str = "application/json", stream: bool = False,
-                timeout: float | None = _UNSET, info: RequestInfo | None = None) -> Response:
-        import urllib3
-        from kubernetes.client.rest import ApiException
-
-        payload, ctype = encode_body(body, content_type)
-        if timeout is _UNSET:
-            timeout = self.config.timeout
-        url = self.config.server + _quote_path(path)
-        query_items = list(_clean_query(query).items())
-        attempt, refreshed = 0, False
-        while True:
-            headers = dict(self.auth.header_items())
-            headers.update({"Accept": accept, "User-Agent": "kubectl-ray"})
-            if ctype:
-                headers["Content-Type"] = ctype
-            try:
-                raw = self.api_client.rest_client.request(
-                    method, url, query_params=query_items, headers=dict(headers),
-                    body=body if isinstance(body, (dict, list)) else payload,  # it JSON-encodes objects itself
-                    _preload_content=False, _request_timeout=timeout)
-                status, data, retry_after = raw.status, None, None
-            except ApiException as exc:  # it raises for every non-2xx status
-                status, data = exc.status, exc.body if isinstance(exc.body, bytes) else str(exc.body or "").encode()
-                retry_after = (exc.headers or {}).get("Retry-After")
-            except urllib3.exceptions.HTTPError as exc:
-                raise ConnectionFailed(f"Unable to connect to the server {self.config.server}: {_reason(exc)}") from None
-            if status == 401 and not refreshed and self.auth.refresh():
-                refreshed = True
-                self.api_client = self._api_client()  # exec plugins may have issued a new client certificate
-                continue
-            if status >= 400:
-                if attempt < MAX_RETRIES and should_retry(method, status):
-                    time.sleep(retry_delay(attempt, retry_after))
-                    attempt += 1
-                    continue
-                raise ApiError.from_response(status, data or b"", info or RequestInfo(method.lower(), path=path))
-            response = Response(raw.status, dict(raw.headers), raw, lambda reuse, raw=raw: raw.release_conn(),
-                                server=self.config.server)
-            if not stream:
-                response.read()
-            return response
-
-    def close(self) -> None:
-        self.api_client.close()
-
-
-def _reason(exc: Exception) -> str:
-    reason = getattr(exc, "reason", None)
-    return str(reason or exc)
 
 
 class ExecSession:
@@ -194,10 +127,10 @@ def exec_in_pod(config: ConnectionConfig, pod: str, namespace: str, command: lis
 
     auth = Authenticator(config)
     conf = kubernetes_configuration(config, auth)
-    authorization = auth.headers().get("Authorization")
+    authorization = dict(auth.headers()).get("Authorization")
     if authorization:
         # The WebSocket path forwards only the lower-case `authorization` header set from api_key.
-        conf.api_key = {"authorization": authorization}
+        conf.api_key = {"authorization": authorization.decode("utf-8")}
     api = k8s.CoreV1Api(k8s.ApiClient(conf))
     try:
         ws = stream(api.connect_get_namespaced_pod_exec, pod, namespace, command=command, container=container,
