@@ -192,7 +192,7 @@ class ExecPlugin:
 
     def _execute(self, argv: list[str], env: dict[str, str], interactive: bool, deadline: Deadline) -> bytes:
         try:
-            timeout = deadline.remaining()
+            deadline.remaining()  # past the deadline already: do not start the plugin
         except DeadlineExceeded:
             raise self._too_slow(deadline) from None
         try:
@@ -203,20 +203,42 @@ class ExecPlugin:
             raise ConfigError(f"getting credentials: exec: executable {self.spec.command} not found{hint}") from None
         except OSError as exc:
             raise ConfigError(f"getting credentials: exec: {self.spec.command}: {exc.strerror or exc}") from None
+        except ValueError:  # a NUL byte or "=" in the command, its arguments or an env name
+            raise ConfigError(f"getting credentials: exec: the exec command, its args or env names of "
+                              f"{self.name} contain a character a process cannot take") from None
         try:
-            stdout, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            stdout = self._collect(proc, deadline)
+            proc.wait(timeout=deadline.remaining())
+        except (DeadlineExceeded, subprocess.TimeoutExpired):
             raise self._too_slow(deadline) from None
-        except BaseException:
-            proc.kill()  # Ctrl-C: never leave a plugin behind
-            proc.wait()
-            raise
+        finally:
+            if proc.poll() is None:  # too slow, too chatty, or Ctrl-C: never leave a plugin behind
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()  # type: ignore[union-attr]
         if proc.returncode != 0:
             raise ConfigError(f"getting credentials: exec: executable {self.spec.command} failed with exit code "
                               f"{proc.returncode}")
-        return stdout[:_MAX_EXEC_OUTPUT]
+        return stdout
+
+    def _collect(self, proc: subprocess.Popen, deadline: Deadline) -> bytes:
+        """The plugin's stdout until it closes it, within the deadline and at most 1 MiB."""
+        import selectors
+
+        chunks, size = [], 0
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+            while True:
+                if not selector.select(deadline.remaining()):
+                    raise DeadlineExceeded("exec plugin")
+                chunk = os.read(proc.stdout.fileno(), 65536)  # type: ignore[union-attr]
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > _MAX_EXEC_OUTPUT:
+                    raise ConfigError(f"getting credentials: exec: executable {self.spec.command} printed more than "
+                                      f"{_MAX_EXEC_OUTPUT // 1024} KiB; an ExecCredential is far smaller")
 
     def _too_slow(self, deadline: Deadline) -> ConfigError:
         return ConfigError(f"getting credentials: exec: executable {self.spec.command} did not finish within "

@@ -30,7 +30,6 @@ from kubectl_ray.kube.errors import ConfigError
 from kubectl_ray.kube.flags import ConnectionFlags
 from kubectl_ray.kube.kubeconfig_file import (MAX_REFERENCED_FILE_BYTES, AuthProviderSpec, Cluster, Context,
                                               ExecSpec, KubeconfigFile, User, load_kubeconfig_file, read_capped)
-from kubectl_ray.kube.proxy import parse_proxy_url
 from kubectl_ray.kube.server_url import ServerURL, parse_server
 
 __all__ = ["ConfigError", "ConnectionConfig", "resolve_connection", "resolve_namespace", "kubeconfig_paths",
@@ -55,22 +54,22 @@ class ConnectionConfig:
     ca_data: bytes | None = None
     insecure: bool = False
     tls_server_name: str | None = None
-    # user identification (https only)
-    client_cert_data: bytes | None = None
-    client_key_data: bytes | None = None
-    token: str | None = None
+    # user identification (https only); never in a repr, so never in a message or a traceback's locals
+    client_cert_data: bytes | None = field(default=None, repr=False)
+    client_key_data: bytes | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
     token_file: str | None = None  # re-read while the process runs (rotated tokens), wins over `token`
     username: str | None = None
-    password: str | None = None
-    exec_spec: ExecSpec | None = None
-    auth_provider: AuthProviderSpec | None = None
-    exec_cluster: dict[str, Any] | None = None  # KUBERNETES_EXEC_INFO's spec.cluster (provideClusterInfo)
+    password: str | None = field(default=None, repr=False)
+    exec_spec: ExecSpec | None = field(default=None, repr=False)
+    auth_provider: AuthProviderSpec | None = field(default=None, repr=False)
+    exec_cluster: dict[str, Any] | None = field(default=None, repr=False)  # KUBERNETES_EXEC_INFO's spec.cluster
     # sent over http and https
     impersonate_user: str | None = None
     impersonate_uid: str | None = None
     impersonate_groups: tuple[str, ...] = ()
     impersonate_extra: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    proxy_url: str | None = None  # the cluster's proxy-url; environment proxies are chosen per request
+    proxy_url: str | None = field(default=None, repr=False)  # may hold a password; env proxies are chosen later
     timeout: float | None = None  # whole-request deadline; None = wait forever (kubectl's default "0")
     in_cluster: bool = False
 
@@ -261,6 +260,8 @@ def _exec_problems(name: str, user: User) -> list[str]:
 
 
 def _cluster_problems(name: str, cluster: Cluster) -> list[str]:
+    from kubectl_ray.kube.proxy import parse_proxy_url
+
     problems = []
     if cluster.proxy_url:
         try:

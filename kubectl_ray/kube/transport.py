@@ -367,8 +367,8 @@ def build_ssl_context(config: ConnectionConfig, client_cert: tuple[bytes, bytes]
     if config.ca_data:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         try:
-            context.load_verify_locations(cadata=config.ca_data.decode("ascii", "replace"))
-        except (ssl.SSLError, ValueError):
+            context.load_verify_locations(cadata=_pem_certificates(config.ca_data))
+        except (ssl.SSLError, ValueError, TypeError):
             raise ConfigError("unable to load root certificates: unable to parse bytes as PEM block") from None
     else:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
@@ -379,6 +379,17 @@ def build_ssl_context(config: ConnectionConfig, client_cert: tuple[bytes, bytes]
     if client_cert:
         _load_client_cert(context, *client_cert)
     return context
+
+
+def _pem_certificates(data: bytes) -> str:
+    """The PEM certificate blocks in a CA bundle; text around them is ignored, as Go's AppendCertsFromPEM does."""
+    import re
+
+    blocks = [b.decode("ascii") for b in re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----",
+                                                     data, re.S) if b.isascii()]
+    if not blocks:
+        raise ValueError("no PEM certificate")
+    return "\n".join(blocks)
 
 
 def _load_client_cert(context: Any, cert: bytes, key: bytes) -> None:
