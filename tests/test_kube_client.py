@@ -386,7 +386,7 @@ def test_oidc_id_token_expired_tokens_and_removed_auth_providers(tls_emulator, c
 @pytest.mark.parametrize("flags, user, source", [
     ({"token": "abc\r\nX-Evil: 1"}, {}, "the bearer token (--token or the kubeconfig user's token)"),
     ({}, {"token": "abc\ndef"}, "the bearer token (--token or the kubeconfig user's token)"),
-    ({"as_user": "jane\r\nX-Evil: 1"}, {"token": "t"}, "the user to impersonate (--as)"),
+    ({"as_user": "jane\r\nX-Evil: 1"}, {"token": "t"}, "the user to impersonate (--as or as)"),
 ])
 def test_header_values_with_line_breaks_are_refused_unechoed(tls_emulator, ca, tmp_path, flags, user, source):
     emu, url, _ = tls_emulator

@@ -65,10 +65,10 @@ class Authenticator:
             items.append(authorization)
         config = self.config
         if config.impersonate_user:
-            items.append(("Impersonate-User", check_header_value(config.impersonate_user, "the user to impersonate (--as)")))
+            items.append(("Impersonate-User", check_header_value(config.impersonate_user, "the user to impersonate (--as or as)")))
             if config.impersonate_uid:
-                items.append(("Impersonate-Uid", check_header_value(config.impersonate_uid, "--as-uid")))
-            items += [("Impersonate-Group", check_header_value(g, "a group to impersonate (--as-group)"))
+                items.append(("Impersonate-Uid", check_header_value(config.impersonate_uid, "the uid to impersonate (--as-uid or as-uid)")))
+            items += [("Impersonate-Group", check_header_value(g, "a group to impersonate (--as-group or as-groups)"))
                       for g in config.impersonate_groups]
             for key, values in config.impersonate_extra.items():
                 name = "Impersonate-Extra-" + escape_extra_key(key)
@@ -196,7 +196,8 @@ class ExecPlugin:
         except DeadlineExceeded:
             raise self._too_slow(deadline) from None
         try:
-            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+            # its own process group unless it talks to the terminal, so stopping it stops its children too
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, start_new_session=not interactive,
                                     stdin=None if interactive else subprocess.DEVNULL)
         except FileNotFoundError:
             hint = f"; {' '.join(self.spec.install_hint.split())}" if self.spec.install_hint else ""
@@ -213,8 +214,7 @@ class ExecPlugin:
             raise self._too_slow(deadline) from None
         finally:
             if proc.poll() is None:  # too slow, too chatty, or Ctrl-C: never leave a plugin behind
-                proc.kill()
-                proc.wait()
+                _stop(proc, group=not interactive)
             proc.stdout.close()  # type: ignore[union-attr]
         if proc.returncode != 0:
             raise ConfigError(f"getting credentials: exec: executable {self.spec.command} failed with exit code "
@@ -267,6 +267,19 @@ class ExecPlugin:
             raise bad("exec plugin returned only certificate or key, not both")
         return _ExecCredentials(token or None, (cert.encode(), key.encode()) if cert else None,
                                 _expiry(status.get("expirationTimestamp"), bad))
+
+
+def _stop(proc: subprocess.Popen, *, group: bool) -> None:
+    import signal
+
+    try:
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except OSError:
+        pass  # it exited meanwhile
+    proc.wait()
 
 
 def _string(status: dict[str, Any], key: str, bad: Any) -> str:

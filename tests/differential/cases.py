@@ -65,6 +65,12 @@ def oidc(**config: str) -> dict[str, Any]:
     return {"auth-provider": {"name": "oidc", "config": base}}
 
 
+# credentials the cases use: none may ever appear in our output (kubectl echoes proxy passwords)
+SECRETS = ("kc-token", "s3cret", ":secret@", "flag-token", "exec-token", "sa-token", "from-file", "file-token",
+           "pu:pw", "p%40ss", "su:sp", "second-token", "abs-token")
+
+BAD_KEY_PAIR = ("client certificate files that are not a key pair are refused before connecting; kubectl reads them "
+                "during the TLS handshake and abandons it (nothing is sent either way)")
 NO_SERVER = "kubectl silently dials http://localhost:8080 when nothing names a server; we say what is missing"
 PROMPT = ("kubectl prompts for a username and password on the terminal (and fails on EOF without one) when an "
           "https user has no credentials; we send the request without credentials and let the server decide")
@@ -92,7 +98,8 @@ AUTH = [
     Case("client-cert-file-and-data", kc(user={"client-certificate-data": "{alice_cert_data}", "client-key-data": "{alice_key_data}"}),
          flags=("--client-certificate={alice_cert_file}",)),
     Case("client-cert-missing-file", kc(user={"client-certificate": "missing.pem", "client-key": "{alice_key_file}"})),
-    Case("client-cert-garbage", kc(user={"client-certificate": "{ca_file}", "client-key": "{ca_file}"})),
+    Case("client-cert-garbage", kc(user={"client-certificate": "{ca_file}", "client-key": "{ca_file}"}),
+         deliberate=BAD_KEY_PAIR, ours={"tls_rejected": False}),
     Case("client-cert-and-token", kc(user={"token": "both", "client-certificate-data": "{alice_cert_data}",
                                           "client-key-data": "{alice_key_data}"})),
     Case("exec-v1", kc(user=exec_user()), exec_reply=exec_reply()),
@@ -118,6 +125,8 @@ AUTH = [
                                                                             clientKeyData="{alice_key_pem}")),
     Case("exec-future-expiry", kc(user=exec_user()),
          exec_reply=exec_reply(token="exec-token", expirationTimestamp="2999-01-01T00:00:00Z")),
+    Case("exec-past-expiry", kc(user=exec_user()),
+         exec_reply=exec_reply(token="exec-token", expirationTimestamp="2000-01-01T00:00:00Z")),
     Case("exec-not-run-with-token", kc(user=dict(exec_user(), token="static")), exec_reply=exec_reply()),
     Case("exec-not-run-with-token-flag", kc(user=exec_user()), flags=("--token=flag-token",), exec_reply=exec_reply()),
     Case("exec-not-run-with-client-cert", kc(user=dict(exec_user(), **{"client-certificate-data": "{alice_cert_data}",

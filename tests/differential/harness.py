@@ -3,7 +3,7 @@ reached the recording servers; compare.
 
 kubectl runs `get rayclusters` (discovery, then GET .../namespaces/NS/rayclusters); we run `get
 cluster` (GET .../namespaces/NS/rayclusters). Per case the observation holds: the outcome (ok, or
-the class of the error), which server got the RayCluster list, its namespace and path prefix, the
+the class of the error), whether a TLS handshake was abandoned, which server got the RayCluster list, its namespace and path prefix, the
 SNI name, the client certificate CN, the Authorization header, the impersonation headers, the
 proxies used (with their credentials), whether the exec plugin ran and what it read from
 KUBERNETES_EXEC_INFO, and every credential presented on any request.
@@ -53,6 +53,7 @@ def mount_namespace_works() -> bool:
 @dataclass
 class Observation:
     outcome: str = "ok"
+    tls_rejected: bool = False  # a server saw a TLS handshake the client abandoned (it rejected the certificate)
     endpoint: str | None = None
     namespace: str | None = None
     prefix: str | None = None
@@ -111,9 +112,11 @@ def error_class(stderr: str) -> str:
 
 def observe(recorder: Recorder, exit_code: int, stderr: str, exec_record: Path) -> Observation:
     obs = Observation(outcome="ok" if exit_code == 0 else error_class(stderr))
+    recorder.settle()
     with recorder.lock:
         requests = list(recorder.requests)
         proxied = list(recorder.proxied)
+        obs.tls_rejected = bool(recorder.tls_failures)
     data = [r for r in requests if "/rayclusters" in r.path]
     if data:
         req = data[0]

@@ -14,6 +14,7 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
@@ -53,9 +54,19 @@ class Recorder:
     """Everything the servers saw, in order; cleared before each run."""
 
     requests: list[Request] = field(default_factory=list)
-    tls_failures: list[tuple[str, str | None, str]] = field(default_factory=list)  # endpoint, SNI, error
+    tls_failures: list[tuple[str, str | None, str]] = field(default_factory=list)  # endpoint, SNI, error class
     proxied: list[tuple[str, str, str | None]] = field(default_factory=list)  # kind, target, credentials
     lock: threading.Lock = field(default_factory=threading.Lock)
+    active: int = 0  # connections being handled (a handshake's outcome is recorded when it ends)
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait until every connection the run opened has been handled (and its outcome recorded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.active == 0:
+                    return
+            time.sleep(0.01)
 
     def clear(self) -> None:
         with self.lock:
@@ -129,6 +140,8 @@ class _ApiHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         owner = self.server_owner
+        with owner.recorder.lock:
+            owner.recorder.active += 1
         self.sni: str | None = None
         self.client_cn: str | None = None
         self.request.settimeout(30)
@@ -136,12 +149,23 @@ class _ApiHandler(BaseHTTPRequestHandler):
             try:
                 self.request = owner.tls.wrap_socket(self.request, server_side=True)
             except (ssl.SSLError, OSError) as exc:
-                sni = getattr(exc, "sni_name", None)
-                owner.recorder.add(owner.recorder.tls_failures, (owner.name, sni, type(exc).__name__))
+                owner.recorder.add(owner.recorder.tls_failures, (owner.name, None, type(exc).__name__))
+                self._done()  # finish() does not run when setup() fails
                 raise
             self.sni = getattr(self.request, "sni_name", None)
             self.client_cn = _common_name(self.request.getpeercert())
         super().setup()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        owner = self.server_owner
+        with owner.recorder.lock:
+            owner.recorder.active -= 1
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         owner = self.server_owner

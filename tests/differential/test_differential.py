@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.differential.cases import CASES
+from tests.differential.cases import CASES, SECRETS
 from tests.differential.conftest import IPV6, NAMESPACES, Lab, run_kubectl, run_ours
 from tests.differential.harness import Case, Observation
 
@@ -49,6 +49,7 @@ def test_connects_like_kubectl(lab: Lab, case: Case) -> None:
     _assert_never_less_secure(theirs, ours, context)
     assert ours == expected, context
     assert "unexpected" not in our_run.stderr and "Traceback" not in our_run.stderr, context
+    assert not [s for s in SECRETS if s in our_run.stdout + our_run.stderr], "a credential in our output" + context
     if our_run.exit_code:
         assert len(our_run.stderr.strip().splitlines()) == 1, context
         assert our_run.stderr.startswith(("error: ", "The connection to the server", "Error from server")), context
