@@ -187,7 +187,7 @@ def connect_via_proxy(proxy: ProxyURL, host: str, port: int, deadline: Deadline)
     if proxy.scheme == "https":
         raise ConfigError(f"proxy {proxy.display}: https:// proxies are not supported; use an http:// or "
                           "socks5:// proxy URL")
-    sock = open_socket(proxy.host, proxy.port, deadline, what=f"proxy {proxy.display}")
+    sock = open_socket(proxy.host, proxy.port, deadline)
     try:
         sock.settimeout(deadline.remaining())
         if proxy.scheme == "socks5":
@@ -200,9 +200,8 @@ def connect_via_proxy(proxy: ProxyURL, host: str, port: int, deadline: Deadline)
     return sock
 
 
-def open_socket(host: str, port: int, deadline: Deadline, *, what: str) -> socket.socket:
+def open_socket(host: str, port: int, deadline: Deadline) -> socket.socket:
     """A TCP connection within the deadline (refused/unreachable errors propagate as OSError)."""
-    del what  # callers word the error; the argument documents intent at the call site
     return socket.create_connection((host, port), timeout=deadline.remaining())
 
 

@@ -291,9 +291,9 @@ class HttpTransport:
         """TCP (direct, tunnelled, or to an HTTP proxy for plain-http requests), then TLS for https."""
         host, port = self.endpoint.host, self.endpoint.port
         if self.proxy is None:
-            sock = open_socket(host, port, deadline, what=self.endpoint.netloc)
+            sock = open_socket(host, port, deadline)
         elif self.proxy.scheme == "http" and not self.endpoint.secure and not tunnel:
-            sock = open_socket(self.proxy.host, self.proxy.port, deadline, what=f"proxy {self.proxy.display}")
+            sock = open_socket(self.proxy.host, self.proxy.port, deadline)
         else:
             sock = connect_via_proxy(self.proxy, host, port, deadline)
         if not self.endpoint.secure:
