@@ -531,7 +531,7 @@ def test_open_connection_and_request_headers_for_other_protocols(tls_emulator, c
         assert isinstance(transport, HttpTransport)
         sock = transport.open_connection()
         try:
-            lines = [f"GET /apis/ray.io/v1/namespaces/default/rayclusters HTTP/1.1", f"Host: api.internal:{port}",
+            lines = ["GET /apis/ray.io/v1/namespaces/default/rayclusters HTTP/1.1", f"Host: api.internal:{port}",
                      "Connection: close"]
             head = ("\r\n".join(lines) + "\r\n").encode()
             head += b"".join(name.encode() + b": " + value + b"\r\n" for name, value in transport.request_headers())

@@ -93,7 +93,7 @@ def test_api_server_trickling_ends_in_one_line(tmp_path, trickle, command):
     assert result.exit_code == code, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result
-    assert f"after 1s (--request-timeout)" in lines[0], result
+    assert "after 1s (--request-timeout)" in lines[0], result
     assert "unexpected" not in result.stderr
 
 
