@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import yaml
 
 from kubectl_ray.kube import connect
 from kubectl_ray.kube.errors import ApiError, ConnectionFailed
@@ -280,7 +281,9 @@ def test_credentials_with_line_breaks_are_refused_without_being_shown():
     from kubectl_ray.errors import KubectlRayError
 
     with RawServer(lambda conn: None) as server:
-        kube = connect(ConnectionFlags(server=server.url, token="secret\r\nX-Evil: 1", namespace=NS))
+        # https: credentials are only ever sent over TLS, and are checked before anything is sent
+        kube = connect(ConnectionFlags(server=server.url.replace("http://", "https://"), token="secret\r\nX-Evil: 1",
+                                       namespace=NS, insecure_skip_tls_verify=True))
         with pytest.raises(KubectlRayError) as caught:
             open_exec(kube, "p", NS, TAR)
     assert "secret" not in caught.value.render() and "X-Evil" not in caught.value.render()
@@ -373,12 +376,12 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
                 pass
 
 
-def test_a_401_at_the_upgrade_refreshes_exec_plugin_credentials_once(emulator, tmp_path):
+def test_a_401_at_the_upgrade_refreshes_exec_plugin_credentials_once(secure_emulator, tmp_path):
     import json
     import stat
     import sys
 
-    from tests.emulator import kubeconfig, write_kubeconfig
+    from tests.emulator import write_kubeconfig
 
     runs = tmp_path / "runs"
     plugin = tmp_path / "credential-plugin"
@@ -389,14 +392,16 @@ def test_a_401_at_the_upgrade_refreshes_exec_plugin_credentials_once(emulator, t
     plugin.chmod(plugin.stat().st_mode | stat.S_IEXEC)
     user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
                      "interactiveMode": "Never"}}
-    emu = emulator.emu
+    emu = secure_emulator.emu  # exec plugins run only for https servers, as in kubectl
     emu.tokens = {"exec-token": "dave"}
     add_pod(emu)
     logs = tmp_path / "logs"
     logs.mkdir()
     emu.pod_files[(NS, "p")] = {RAY_LOGS: str(logs)}
     emu.fault(verb="exec", status=401, times=1)
-    kube = connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, user=user))))
+    cfg = yaml.safe_load(Path(secure_emulator.kubeconfig).read_text())
+    cfg["users"][0]["user"] = user
+    kube = connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "cfg", cfg)))
     with open_exec(kube, "p", NS, TAR, "ray-head") as session:
         read_all(session)
     assert session.failure() is None

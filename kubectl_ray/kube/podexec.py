@@ -303,25 +303,16 @@ def _connect(kube: "KubeClient", path: str) -> tuple[socket.socket, str, list[tu
     This is the only function that knows the transport's insides: whoever reshapes
     kube/transport.py adapts it here.
     """
+    from kubectl_ray.kube.deadline import Deadline
     from kubectl_ray.kube.transport import USER_AGENT, HttpTransport
 
     transport = kube.transport if isinstance(kube.transport, HttpTransport) else HttpTransport(kube.config)
-    timeout = kube.config.timeout or 30.0
-    conn = transport._new_connection(timeout)
-    try:
-        conn.connect()
-    except (OSError, ValueError) as exc:
-        conn.close()
-        raise transport._connection_error(exc, timeout) from None
-    target = transport.base_path + path
-    headers = [("Host", transport.netloc), ("User-Agent", USER_AGENT)]
-    if transport._proxy and transport.scheme == "http":
-        target = f"http://{transport.netloc}{target}"
-        if transport._proxy.get("auth"):
-            headers.append(("Proxy-Authorization", transport._proxy["auth"]))
-    headers += transport.auth.header_items()
-    sock = conn.sock
-    conn.sock = None  # the socket is ours now; closing the connection object must not close it
+    deadline = Deadline(kube.config.timeout or 30.0)
+    credentials = transport.request_headers(deadline)  # before connecting, as for every request
+    sock = transport.open_connection(deadline)  # proxies are tunnelled (CONNECT/SOCKS5) even for http
+    endpoint = transport.endpoint
+    headers = [("Host", endpoint.netloc), ("User-Agent", USER_AGENT)]
+    headers += [(name, value.decode("latin-1")) for name, value in credentials]  # bytes kept as sent
 
     def refresh() -> bool:
         if not transport.auth.refresh():
@@ -329,7 +320,7 @@ def _connect(kube: "KubeClient", path: str) -> tuple[socket.socket, str, list[tu
         transport._reset_tls()  # an exec plugin may have issued a new client certificate too
         return True
 
-    return sock, target, headers, refresh
+    return sock, endpoint.base_path + path, headers, refresh
 
 
 # --- the upgrade --------------------------------------------------------------------------------------
