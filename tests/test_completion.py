@@ -18,9 +18,10 @@ from typing import Any, Iterator
 import click
 import pytest
 
-from kubectl_ray import completion
+from kubectl_ray import completion, names
 from kubectl_ray.cli import COMMANDS, _module_exists
-from kubectl_ray.cli.common import CONNECTION_PARAM_NAMES, kube_command
+from kubectl_ray.cli.common import kube_command
+from kubectl_ray.env import CONNECTION_PARAM_NAMES
 from tests.conftest import ray_cluster
 from tests.emulator import kubeconfig, write_kubeconfig
 
@@ -31,8 +32,8 @@ CONNECTION_FLAGS = ("--kubeconfig", "--context", "--cluster", "--user", "-n", "-
 @pytest.fixture(autouse=True)
 def fresh_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets its own completion budget, as each TAB is its own process."""
-    monkeypatch.setattr(completion, "_deadline", None)
-    monkeypatch.setattr(completion, "_abandoned", False)
+    monkeypatch.setattr(names, "_deadline", None)
+    monkeypatch.setattr(names, "_abandoned", False)
 
 
 def values(result: completion.Completion) -> list[str]:
@@ -192,14 +193,14 @@ def demo_cli() -> None:
 
 
 @demo_cli.command("target")
-@click.argument("targets", nargs=-1, shell_complete=completion.ray_targets())
+@click.argument("targets", nargs=-1, shell_complete=names.ray_targets())
 @kube_command
 def demo_target(env: Any, targets: tuple[str, ...]) -> None:
     """Takes NAME or TYPE/NAME."""
 
 
 @demo_cli.command("cluster")
-@click.argument("name", required=False, shell_complete=completion.ray_clusters())
+@click.argument("name", required=False, shell_complete=names.ray_clusters())
 @click.option("-A", "--all-namespaces", is_flag=True)
 @kube_command
 def demo_cluster(env: Any, name: str | None, all_namespaces: bool) -> None:
@@ -207,7 +208,7 @@ def demo_cluster(env: Any, name: str | None, all_namespaces: bool) -> None:
 
 
 @demo_cli.command("scale")
-@click.argument("cluster_name", required=False, shell_complete=completion.ray_clusters())
+@click.argument("cluster_name", required=False, shell_complete=names.ray_clusters())
 @click.option("-w", "--worker-group")  # completes by its name (OPTION_DEFAULTS)
 @kube_command
 def demo_scale(env: Any, cluster_name: str | None, worker_group: str | None) -> None:
@@ -215,7 +216,7 @@ def demo_scale(env: Any, cluster_name: str | None, worker_group: str | None) -> 
 
 
 @demo_cli.command("node")
-@click.argument("node", required=False, shell_complete=completion.ray_nodes())
+@click.argument("node", required=False, shell_complete=names.ray_nodes())
 @click.option("-c", "--ray-cluster")
 @kube_command
 def demo_node(env: Any, node: str | None, ray_cluster: str | None) -> None:
@@ -223,9 +224,9 @@ def demo_node(env: Any, node: str | None, ray_cluster: str | None) -> None:
 
 
 @demo_cli.command("job")
-@click.argument("job", required=False, shell_complete=completion.ray_jobs())
-@click.option("--service", shell_complete=completion.ray_services())
-@click.option("--link", shell_complete=completion.choices("gke"))
+@click.argument("job", required=False, shell_complete=names.ray_jobs())
+@click.option("--service", shell_complete=names.ray_services())
+@click.option("--link", shell_complete=names.choices("gke"))
 @kube_command
 def demo_job(env: Any, job: str | None, service: str | None, link: str | None) -> None:
     """Takes a RayJob."""
@@ -453,14 +454,14 @@ def test_a_stuck_credential_plugin_is_left_behind(emulator, tmp_path: Path, monk
     start = time.monotonic()
     result = completion.complete(["cluster", "--kubeconfig", path], "", cli=demo_cli)
     assert result.candidates == [] and time.monotonic() - start < 1.0
-    assert completion._abandoned  # main() then exits at once instead of waiting for the thread
+    assert names.abandoned()  # main() then exits at once instead of waiting for the thread
 
 
 def test_a_shorter_request_timeout_on_the_line_wins(tmp_path: Path, blackhole: int):
     path = kubeconfig_for(tmp_path, f"http://127.0.0.1:{blackhole}")
     start = time.monotonic()
     completion.complete(["cluster", "--kubeconfig", path, "--request-timeout", "200ms"], "", cli=demo_cli)
-    assert time.monotonic() - start < completion.DEFAULT_BUDGET - 0.1
+    assert time.monotonic() - start < names.DEFAULT_BUDGET - 0.1
 
 
 # --- the entry point ---------------------------------------------------------------------------------
@@ -548,7 +549,7 @@ def test_the_completer_process_with_a_silent_cluster_stops_at_the_budget(tmp_pat
                           capture_output=True, text=True, timeout=30)
     elapsed = time.monotonic() - start
     assert (done.returncode, done.stdout, done.stderr) == (0, ":4\n", "")
-    assert elapsed < completion.DEFAULT_BUDGET + 0.4, f"took {elapsed:.2f}s"
+    assert elapsed < names.DEFAULT_BUDGET + 0.4, f"took {elapsed:.2f}s"
 
 
 def test_the_completer_process_does_not_wait_for_a_stuck_credential_plugin(emulator, tmp_path: Path):
@@ -561,7 +562,7 @@ def test_the_completer_process_does_not_wait_for_a_stuck_credential_plugin(emula
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=30)
     elapsed = time.monotonic() - start
     assert (done.returncode, done.stdout) == (0, ":4\n")
-    assert elapsed < completion.DEFAULT_BUDGET + 0.5, f"took {elapsed:.2f}s"
+    assert elapsed < names.DEFAULT_BUDGET + 0.5, f"took {elapsed:.2f}s"
 
 
 def test_the_completer_module_imports_no_heavy_module_at_load():

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from kubectl_ray.cli.job import SUBMISSION_ID_ALPHABET, cluster_readiness, first_line_of_ray_message, new_submission_id
+from kubectl_ray.cli.job.follow import first_line_of_ray_message
+from kubectl_ray.cli.job.submit_options import SUBMISSION_ID_ALPHABET, new_submission_id
+from kubectl_ray.cli.job.submit_run import cluster_readiness
 from kubectl_ray.resources.cluster import ClusterOptions, build_cluster_spec
 from tests.conftest import REPO, CliResult, EmulatorHandle, run_cli
 from tests.crd_schema import assert_valid_cr
@@ -291,7 +293,7 @@ def test_existing_rayjob_is_not_touched(emulator: EmulatorHandle) -> None:
 
 
 def test_operator_that_never_names_a_cluster(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kubectl_ray.cli.job.CLUSTER_NAME_TIMEOUT", 1.0)
+    monkeypatch.setattr("kubectl_ray.cli.job.submit_run.CLUSTER_NAME_TIMEOUT", 1.0)
 
     result = submit(emulator, "--name", "orphan", "--address", "http://127.0.0.1:9", entrypoint=["true"])
 
@@ -356,7 +358,7 @@ def test_job_list_is_get_job(emulator: EmulatorHandle, frozen_now: Any) -> None:
 
 
 def test_payload_carries_optional_fields_only_when_given() -> None:
-    from kubectl_ray.cli.job import _payload
+    from kubectl_ray.cli.job.submit_options import _payload
 
     base = {"metadata_json": None, "entrypoint_num_cpus": None, "entrypoint_num_gpus": None,
             "entrypoint_memory": None, "entrypoint_resources": None}

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from kubectl_ray import completion
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, examples, kube_command
+from kubectl_ray import names
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import ExitCode, KubectlRayError, UsageError
 
 
@@ -31,7 +32,7 @@ from kubectl_ray.errors import ExitCode, KubectlRayError, UsageError
     "kubectl ray debug rayjob/nightly -o json",
     "kubectl ray debug my-cluster --bundle my-cluster.tar.gz",
 ))
-@click.argument("target", required=False, metavar="[NAME | TYPE/NAME]", shell_complete=completion.ray_targets())
+@click.argument("target", required=False, metavar="[NAME | TYPE/NAME]", shell_complete=names.ray_targets())
 @click.option("-A", "--all-namespaces", is_flag=True, help="Scan Ray resources in every namespace.")
 @click.option("-o", "--output", type=click.Choice(["json"], case_sensitive=False),
               help="Output format: json (schema kubectl-ray.debug/v1).")

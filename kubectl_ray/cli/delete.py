@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kubectl_ray import completion
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, examples, kube_command
+from kubectl_ray import names
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError, UsageError
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ WATCH_SLICE_SECONDS = 30  # one watch request at most this long, then GET again
     "# Types are case-insensitive; plural and ray.io forms work too",
     "kubectl ray delete RayCluster/a rayclusters/b -y",
 ))
-@click.argument("targets", nargs=-1, metavar="(NAME | TYPE/NAME)...", shell_complete=completion.ray_targets())
+@click.argument("targets", nargs=-1, metavar="(NAME | TYPE/NAME)...", shell_complete=names.ray_targets())
 @click.option("-y", "--yes", is_flag=True, default=False, help="Answer 'yes' to the confirmation and run non-interactively.")
 @click.option("--wait", is_flag=True, default=False, help="Wait until every deleted resource is gone.")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="DURATION",

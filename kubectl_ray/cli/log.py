@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubectl_ray import completion
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, examples, kube_command
+from kubectl_ray import names
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError, UsageError
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class LogOptions:
     "# The cluster behind a RayJob, 8 pods at a time",
     "kubectl ray log rayjob/my-job --max-concurrency 8",
 ))
-@click.argument("target", metavar="(NAME | TYPE/NAME)", shell_complete=completion.ray_targets())
+@click.argument("target", metavar="(NAME | TYPE/NAME)", shell_complete=names.ray_targets())
 @click.option("--out-dir", default=None, metavar="DIR",
               help="Existing directory to save the logs in (default: ./NAME, created if needed).")
 @click.option("--node-type", type=click.Choice(NODE_TYPES, case_sensitive=False), default=None,

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kubectl_ray import completion
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, KubectlGroup, examples, kube_command, \
+from kubectl_ray import names
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, KubectlGroup, examples, kube_command, \
     kube_group
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError, UsageError
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def scale() -> None:
     "# Show the RayCluster as it would be written, without writing it",
     "kubectl ray scale cluster my-cluster -w my-group -r 0 --dry-run",
 ))
-@click.argument("cluster_name", metavar="RAYCLUSTER", shell_complete=completion.ray_clusters())
+@click.argument("cluster_name", metavar="RAYCLUSTER", shell_complete=names.ray_clusters())
 @click.option("-w", "--worker-group", "worker_group", default="", metavar="GROUP", help="The worker group to scale (required).")
 @click.option("-r", "--replicas", type=int, default=-1, show_default=True,
               help="Desired number of replicas in the worker group (-1: leave as is).")

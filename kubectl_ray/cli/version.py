@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from kubectl_ray import __version__
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, examples, kube_command
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.printing import print_objects, warn
 
 

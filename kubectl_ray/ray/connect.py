@@ -26,7 +26,7 @@ from kubectl_ray.errors import KubectlRayError
 from kubectl_ray.ray.dashboard import DashboardClient, DashboardError, DashboardUnreachable
 
 if TYPE_CHECKING:
-    from kubectl_ray.cli.common import CommandEnv
+    from kubectl_ray.env import CommandEnv
 
 DASHBOARD_PORT = 8265
 DASHBOARD_PORT_NAME = "dashboard"
