@@ -328,10 +328,9 @@ def _strip_type(value: Any) -> str | None:
 
 
 def _canonical_type(raw: str) -> str:
-    text = raw.lower()
-    for suffix in (".ray.io",):
-        text = text.removesuffix(suffix)
-    return text[:-1] if text.endswith("s") and text[:-1] in TYPE_PREFIX_HELP else text
+    from kubectl_ray.parsing import resource_type
+
+    return resource_type(raw) or raw.lower()
 
 
 def items_of(pairs: Iterable[tuple[str, str]]) -> list["CompletionItem"]:

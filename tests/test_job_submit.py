@@ -354,7 +354,10 @@ def test_job_list_is_get_job(emulator: EmulatorHandle, frozen_now: Any) -> None:
     assert listed.exit_code == 0, listed
     assert listed.stdout == got.stdout and "raysubmit_listed" in listed.stdout
     assert emulator.run("job", "list", "-o", "name").stdout == "rayjob.ray.io/listed\n"
-    assert run_cli("job", "list", "--help").stdout.startswith("Usage: kubectl ray job list [OPTIONS] [NAME]")
+    help_text = run_cli("job", "list", "--help").stdout
+    assert help_text.startswith("Usage: kubectl ray job list [OPTIONS] [NAME | TYPE/NAME]...")
+    assert "also `kubectl ray job list`" not in help_text  # issue 15: it said so of itself
+    assert "The same command as `kubectl ray get job`." in help_text and "kubectl ray job list -A" in help_text
 
 
 def test_payload_carries_optional_fields_only_when_given() -> None:

@@ -114,7 +114,7 @@ def test_missing_cluster_fails_before_running_kubectl(emulator, tmp_path, backen
     fake = FakeKubectl(tmp_path, backend_port=backend.port)
     result = emulator.run("session", "nope", env=fake.env())
     assert result.exit_code == 1
-    assert result.stderr == 'error: RayCluster "nope" not found in namespace "default"\n'
+    assert result.stderr == 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'
     assert fake.runs() == []
 
 

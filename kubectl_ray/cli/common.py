@@ -8,6 +8,7 @@ from typing import Any, Callable
 import click
 
 from kubectl_ray.cli import registry
+from kubectl_ray.cli.grammar import PflagCommand, PflagGroup
 from kubectl_ray.cli.registry import GLOBAL_FLAGS_EPILOG
 from kubectl_ray.env import CommandEnv, flags_from_kwargs
 from kubectl_ray.kube.flags import ConnectionFlags
@@ -97,7 +98,7 @@ def output_option(choices: tuple[str, ...] = OUTPUT_FORMATS, help_text: str | No
     )
 
 
-class KubectlCommand(click.Command):
+class KubectlCommand(PflagCommand):
     """A command whose help ends with the pointer to the connection flags."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -106,7 +107,7 @@ class KubectlCommand(click.Command):
         formatter.write_text(GLOBAL_FLAGS_EPILOG)
 
 
-class KubectlGroup(click.Group):
+class KubectlGroup(PflagGroup):
     command_class = KubectlCommand
     group_class = type  # subgroups are KubectlGroup too
 

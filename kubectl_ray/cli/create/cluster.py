@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, examples, kube_command
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
 from kubectl_ray.cli.create.common import output_option, parse_env, print_object, worker_group_from_flags
 from kubectl_ray.cli.create.wait import wait_for_cluster
-from kubectl_ray.cli.dryrun import DryRunCommand, dry_run_option, parse_dry_run
+from kubectl_ray.cli.dryrun import dry_run_option, parse_dry_run
+from kubectl_ray.cli.grammar import INT32
 from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError, UsageError
 from kubectl_ray.parsing import parse_duration, parse_key_values, parse_labels, parse_tolerations
@@ -82,10 +83,10 @@ def _cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--head-resources", multiple=True, metavar="NAME=QTY,...", help="Extended resources of the head (request = limit), e.g. amd.com/gpu=1."),
         click.option("--head-ray-resources", default=None, metavar="JSON", help='Ray custom resources of the head as JSON, e.g. \'{"NPU": 1}\'.'),
         click.option("--head-service-type", type=click.Choice(HEAD_SERVICE_TYPES, case_sensitive=False), default=None, metavar="[ClusterIP|NodePort|LoadBalancer]", help="Type of the head Service."),
-        click.option("--worker-replicas", type=int, default=1, show_default=True, help="Replicas of the worker group default-group."),
-        click.option("--worker-min-replicas", type=int, default=None, help="minReplicas of the worker group [default: 0]."),
-        click.option("--worker-max-replicas", type=int, default=None, help="maxReplicas of the worker group [default: 2147483647]."),
-        click.option("--num-of-hosts", type=int, default=1, show_default=True, help="Hosts per replica (multi-host TPU slices)."),
+        click.option("--worker-replicas", type=INT32, default=1, show_default=True, help="Replicas of the worker group default-group."),
+        click.option("--worker-min-replicas", type=INT32, default=None, help="minReplicas of the worker group [default: 0]."),
+        click.option("--worker-max-replicas", type=INT32, default=None, help="maxReplicas of the worker group [default: 2147483647]."),
+        click.option("--num-of-hosts", type=INT32, default=1, show_default=True, help="Hosts per replica (multi-host TPU slices)."),
         click.option("--worker-cpu", default="2", show_default=True, help="Worker CPU request (no CPU limit is set)."),
         click.option("--worker-memory", default="4Gi", show_default=True, help="Worker memory request and limit."),
         click.option("--worker-gpu", default="0", show_default=True, help="Worker nvidia.com/gpu request and limit."),
@@ -111,7 +112,7 @@ def _cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-@click.command("cluster", cls=DryRunCommand, context_settings=CONTEXT_SETTINGS, epilog=CLUSTER_EXAMPLES,
+@click.command("cluster", cls=KubectlCommand, context_settings=CONTEXT_SETTINGS, epilog=CLUSTER_EXAMPLES,
                 short_help="Create a RayCluster from flags or a config file")
 @click.argument("name", required=False)
 @_cluster_options

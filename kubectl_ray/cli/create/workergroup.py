@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, examples, kube_command
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
 from kubectl_ray.cli.create.common import output_option, parse_env, print_object, worker_group_from_flags
-from kubectl_ray.cli.dryrun import DryRunCommand, dry_run_option, parse_dry_run
+from kubectl_ray.cli.dryrun import dry_run_option, parse_dry_run
+from kubectl_ray.cli.grammar import INT32
 from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError, UsageError
 from kubectl_ray.resources.cluster import (
@@ -46,16 +47,16 @@ WORKERGROUP_EXAMPLES = examples(
 )
 
 
-@click.command("workergroup", cls=DryRunCommand, context_settings=CONTEXT_SETTINGS, epilog=WORKERGROUP_EXAMPLES,
+@click.command("workergroup", cls=KubectlCommand, context_settings=CONTEXT_SETTINGS, epilog=WORKERGROUP_EXAMPLES,
                 short_help="Add a worker group to an existing RayCluster")
 @click.argument("group_name", metavar="WORKERGROUP")
 @click.option("-c", "--ray-cluster", "ray_cluster", required=True, help="The RayCluster to add the group to.")
 @click.option("--ray-version", default=None, help="Ray version of the group's image rayproject/ray:<version> [default: the head's image].")
 @click.option("--image", default=None, help="Image of the workers [default: the head container's image].")
-@click.option("--worker-replicas", type=int, default=1, show_default=True, help="Replicas of the group.")
-@click.option("--worker-min-replicas", type=int, default=WORKERGROUP_DEFAULT_MIN, show_default=True, help="minReplicas of the group.")
-@click.option("--worker-max-replicas", type=int, default=WORKERGROUP_DEFAULT_MAX, show_default=True, help="maxReplicas of the group.")
-@click.option("--num-of-hosts", type=int, default=1, show_default=True, help="Hosts per replica (multi-host TPU slices).")
+@click.option("--worker-replicas", type=INT32, default=1, show_default=True, help="Replicas of the group.")
+@click.option("--worker-min-replicas", type=INT32, default=WORKERGROUP_DEFAULT_MIN, show_default=True, help="minReplicas of the group.")
+@click.option("--worker-max-replicas", type=INT32, default=WORKERGROUP_DEFAULT_MAX, show_default=True, help="maxReplicas of the group.")
+@click.option("--num-of-hosts", type=INT32, default=1, show_default=True, help="Hosts per replica (multi-host TPU slices).")
 @click.option("--worker-cpu", default="2", show_default=True, help="CPU request (no CPU limit, as create cluster).")
 @click.option("--worker-memory", default="4Gi", show_default=True, help="Memory request and limit.")
 @click.option("--worker-gpu", default="0", show_default=True, help="nvidia.com/gpu request and limit.")

@@ -24,7 +24,7 @@ AUTH_TOKEN_KEY = "auth_token"
     "# Use it against the dashboard",
     "curl -H \"Authorization: Bearer $(kubectl ray get token my-cluster)\" http://localhost:8265/api/version",
 ))
-@click.argument("cluster_name", metavar="CLUSTER", shell_complete=names.ray_clusters())
+@click.argument("cluster_name", metavar="(NAME | raycluster/NAME)", shell_complete=names.ray_clusters())
 @kube_command
 def get_token(env: CommandEnv, cluster_name: str) -> None:
     """Print the auth token of a RayCluster with spec.authOptions.mode=token.
@@ -33,14 +33,15 @@ def get_token(env: CommandEnv, cluster_name: str) -> None:
     the Secret named after the cluster, key auth_token. It goes to stdout only, without a newline.
     """
     from kubectl_ray.kube.errors import ApiError
-    from kubectl_ray.kube.resources import RAYCLUSTERS, SECRETS
+    from kubectl_ray.kube.resources import SECRETS
+    from kubectl_ray.kube.targets import get_object
+    from kubectl_ray.parsing import parse_resource_ref
 
     require_name("Ray cluster", cluster_name)
+    ref = parse_resource_ref(cluster_name, allowed=("raycluster",))
     kube, ns = env.kube(), env.namespace
-    try:
-        cluster = kube.get(RAYCLUSTERS, cluster_name, ns)
-    except ApiError as exc:
-        raise KubectlRayError(f"failed to get RayCluster {ns}/{cluster_name}: {exc.detail()}") from None
+    cluster = get_object(kube, ref, ns)
+    cluster_name = ref.name
     auth = (cluster.get("spec") or {}).get("authOptions") or {}
     if auth.get("mode") != "token":
         raise KubectlRayError(f"RayCluster {ns}/{cluster_name} was not configured to use authentication tokens")

@@ -15,7 +15,7 @@ import copy
 
 import click
 
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlGroup
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlGroup, examples
 from kubectl_ray.cli.job.attach import logs, stop
 from kubectl_ray.cli.job.submit import submit
 
@@ -35,6 +35,15 @@ def _list_command() -> click.Command:
     command = copy.copy(get_job)
     command.name = "list"
     command.short_help = "List RayJobs (same as: kubectl ray get job)"
+    command.help = (get_job.help or "").split("\n\n")[0] + "\n\nThe same command as `kubectl ray get job`."
+    command.epilog = examples(
+        "# RayJobs in the current namespace, then in every namespace",
+        "kubectl ray job list",
+        "kubectl ray job list -A",
+        "",
+        "# One RayJob with its end time, submission mode and message",
+        "kubectl ray job list my-job -o wide",
+    )
     return command
 
 

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import click
 
+from kubectl_ray.cli.grammar import INT32
 from kubectl_ray.errors import UsageError
 
 
@@ -30,7 +31,7 @@ def cluster_flags(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Extended resources of the head (request = limit), e.g. amd.com/gpu=1."),
         click.option("--head-ray-resources", default=None, metavar="JSON",
                      help="Ray custom resources of the head, e.g. '{\"NPU\": 1}'."),
-        click.option("--worker-replicas", type=int, default=1, show_default=True, help="Workers in the default group."),
+        click.option("--worker-replicas", type=INT32, default=1, show_default=True, help="Workers in the default group."),
         click.option("--worker-cpu", default="2", show_default=True, help="CPU request of each worker."),
         click.option("--worker-memory", default="4Gi", show_default=True, help="Memory request and limit of each worker."),
         click.option("--worker-gpu", default="0", show_default=True, help="nvidia.com/gpu of each worker."),

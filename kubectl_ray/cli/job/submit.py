@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.cli.dryrun import CLIENT, NONE, dry_run_option, dry_run_suffix
+from kubectl_ray.cli.grammar import INT32, INT64
 from kubectl_ray.cli.job.flags import cluster_flags, dashboard_flags
 from kubectl_ray.cli.job.submit_options import DEFAULT_CLUSTER_TIMEOUT, SUBMIT_USAGE, complete_submit
 from kubectl_ray.cli.job.submit_run import run_submit
@@ -16,6 +18,14 @@ from kubectl_ray.errors import UsageError
 from kubectl_ray.printing import info
 
 ENTRYPOINT_KEY = "kubectl_ray.job.entrypoint"
+
+
+def _unsupported_ray_cli_flag(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Upstream passes --log-style/--log-color to a local `ray job submit`, to style that CLI's own
+    messages. kubectl-ray talks to the dashboard itself, so there is nothing for them to style."""
+    if value is not None:
+        raise UsageError(f"{param.opts[0]} is not supported: upstream passed it to a local `ray job submit` to style "
+                         "that CLI's messages; kubectl-ray needs no local Ray and prints plain text, so remove it")
 
 
 class SubmitCommand(KubectlCommand):
@@ -65,7 +75,7 @@ class SubmitCommand(KubectlCommand):
 @click.option("--metadata-json", default=None, metavar="JSON", help="Job metadata as a JSON object of strings.")
 @click.option("--entrypoint-num-cpus", type=float, default=None, help="CPUs reserved for the entrypoint command.")
 @click.option("--entrypoint-num-gpus", type=float, default=None, help="GPUs reserved for the entrypoint command.")
-@click.option("--entrypoint-memory", type=int, default=None, help="Memory (bytes) reserved for the entrypoint command.")
+@click.option("--entrypoint-memory", type=INT64, default=None, help="Memory (bytes) reserved for the entrypoint command.")
 @click.option("--entrypoint-resources", default=None, metavar="JSON",
               help="Custom resources reserved for the entrypoint command, as a JSON object.")
 @dashboard_flags
@@ -73,15 +83,14 @@ class SubmitCommand(KubectlCommand):
 @click.option("--cluster-timeout", default=DEFAULT_CLUSTER_TIMEOUT, show_default=True, metavar="DURATION",
               help="How long to wait for the RayCluster to be ready (e.g. 90s, 15m).")
 @click.option("--keep", is_flag=True, help="Keep the RayJob when the command fails or is interrupted before the job runs.")
-@click.option("--ttl-seconds-after-finished", "ttl", type=int, default=None,
+@click.option("--ttl-seconds-after-finished", "ttl", type=INT32, default=None,
               help="Delete the cluster this many seconds after the job ends (sets shutdownAfterJobFinishes).")
 @cluster_flags
-@click.option("--dry-run", is_flag=True, help="Print the RayJob (YAML) and create nothing.")
+@dry_run_option("client: print the RayJob (YAML) and create nothing; server: send it with dryRun=All and print "
+                "what the API server would store (no cluster, no Ray job); none: run the job.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print the port-forward command and the dashboard URL.")
-@click.option("--log-style", type=click.Choice(["auto", "record", "pretty"]), default=None, hidden=True,
-              help="Accepted for compatibility with upstream's Ray CLI flags; output is plain text.")
-@click.option("--log-color", type=click.Choice(["auto", "false", "true"]), default=None, hidden=True,
-              help="Accepted for compatibility with upstream's Ray CLI flags; output is never coloured.")
+@click.option("--log-style", default=None, hidden=True, expose_value=False, callback=_unsupported_ray_cli_flag)
+@click.option("--log-color", default=None, hidden=True, expose_value=False, callback=_unsupported_ray_cli_flag)
 @kube_command
 def submit(env: CommandEnv, stray: tuple[str, ...], **flags: Any) -> None:
     """Create a RayJob, wait for its RayCluster, submit ENTRYPOINT to Ray and stream the logs.
@@ -102,9 +111,18 @@ def submit(env: CommandEnv, stray: tuple[str, ...], **flags: Any) -> None:
     opts = complete_submit(env, flags, words)
     for note in opts.notes:
         info(note)
-    if opts.dry_run:
-        from kubectl_ray.printing import to_yaml
-
-        click.echo(to_yaml(opts.rayjob), nl=False)
+    if opts.dry_run != NONE:
+        _print_dry_run(env, opts)
         return
     run_submit(env, opts)
+
+
+def _print_dry_run(env: CommandEnv, opts: Any) -> None:
+    """client: the RayJob as it would be sent; server: as the API server would store it."""
+    from kubectl_ray.kube.resources import RAYJOBS
+    from kubectl_ray.printing import to_yaml
+
+    rayjob = opts.rayjob if opts.dry_run == CLIENT else env.kube().create(RAYJOBS, opts.rayjob, opts.namespace,
+                                                                           dry_run=True)
+    click.echo(to_yaml(rayjob), nl=False)
+    info(f"rayjob.ray.io/{opts.name} created{dry_run_suffix(opts.dry_run)}")

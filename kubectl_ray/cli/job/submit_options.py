@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_ray.cli.dryrun import parse_dry_run
 from kubectl_ray.cli.job.flags import CLUSTER_FLAG_PARAMS, parse_headers
 from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import UsageError
@@ -45,7 +46,7 @@ class SubmitOptions:
     cluster_timeout: float
     no_wait: bool
     keep: bool
-    dry_run: bool
+    dry_run: str  # none | client | server
     verbose: bool
     notes: list[str] = field(default_factory=list)
 
@@ -89,7 +90,7 @@ def complete_submit(env: CommandEnv, flags: dict[str, Any], words: list[str] | N
         namespace=namespace, name=rayjob["metadata"]["name"], entrypoint=entrypoint, submission_id=submission_id,
         rayjob=rayjob, generated_id=generated_id, address=flags["address"], headers=headers, verify=verify,
         plan=plan, payload=payload, cluster_timeout=cluster_timeout, no_wait=flags["no_wait"], keep=flags["keep"],
-        dry_run=flags["dry_run"], verbose=flags["verbose"], notes=notes,
+        dry_run=parse_dry_run(flags["dry_run"]), verbose=flags["verbose"], notes=notes,
     )
 
 
