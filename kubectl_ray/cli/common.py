@@ -124,6 +124,22 @@ class KubectlGroup(PflagGroup):
         return (cmd.name if cmd else name), cmd, rest
 
 
+RESOURCE_FLAGS = ("head_cpu", "head_gpu", "head_memory", "head_ephemeral_storage", "worker_cpu", "worker_gpu",
+                  "worker_tpu", "worker_memory", "worker_ephemeral_storage")
+
+
+def reject_empty_quantities(ctx: click.Context, flags: dict[str, Any]) -> None:
+    """A resource flag given as "" is an invalid quantity, as upstream says (`--head-memory ""`); only a
+    flag left out keeps its default. Upstream checks `cmd.Flags().Changed(name)` the same way."""
+    from click.core import ParameterSource
+
+    from kubectl_ray.parsing import parse_quantity_flag
+
+    for name in RESOURCE_FLAGS:
+        if flags.get(name) == "" and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+            parse_quantity_flag("--" + name.replace("_", "-"), "")
+
+
 def examples(*lines: str) -> str:
     """An Examples block in kubectl's style for a command's epilog.
 

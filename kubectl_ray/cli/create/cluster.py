@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command, reject_empty_quantities
 from kubectl_ray.cli.create.common import output_option, parse_env, print_object, worker_group_from_flags
 from kubectl_ray.cli.create.wait import wait_for_cluster
 from kubectl_ray.cli.dryrun import dry_run_option, parse_dry_run
@@ -129,6 +129,7 @@ def create_cluster(env: CommandEnv, name: str | None, file: str | None, dry_run:
     GPU, TPU, ephemeral storage and extended resources are request = limit.
     """
     ctx = click.get_current_context()
+    reject_empty_quantities(ctx, flags)
     mode = parse_dry_run(dry_run)
     timeout_seconds = _parse_timeout(timeout)
     if file is not None:

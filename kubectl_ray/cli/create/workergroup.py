@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command, reject_empty_quantities
 from kubectl_ray.cli.create.common import output_option, parse_env, print_object, worker_group_from_flags
 from kubectl_ray.cli.dryrun import dry_run_option, parse_dry_run
 from kubectl_ray.cli.grammar import INT32
@@ -81,6 +81,7 @@ def create_workergroup(env: CommandEnv, group_name: str, ray_cluster: str, ray_v
     someone else changed the cluster in between (409 Conflict) it is read again, up to 5 times.
     Workers run the head's image unless --image or --ray-version says otherwise.
     """
+    reject_empty_quantities(click.get_current_context(), flags)
     mode = parse_dry_run(dry_run)
     group = worker_group_from_flags(flags, group_name)
     group.env = parse_env("--env", flags["env_vars"])

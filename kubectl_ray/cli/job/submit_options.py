@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_ray.cli.common import reject_empty_quantities
 from kubectl_ray.cli.dryrun import parse_dry_run
 from kubectl_ray.cli.job.flags import CLUSTER_FLAG_PARAMS, parse_headers
 from kubectl_ray.env import CommandEnv
@@ -80,6 +81,7 @@ def complete_submit(env: CommandEnv, flags: dict[str, Any], words: list[str] | N
         rayjob, file_env_yaml, file_notes = _rayjob_from_file(env, flags, namespace, submission_id, entrypoint)
         notes.extend(file_notes)
     else:
+        reject_empty_quantities(click.get_current_context(), flags)
         rayjob, file_env_yaml = _generated_rayjob(flags, namespace, submission_id, entrypoint), None
     runtime_env = _runtime_env(flags, file_env_yaml, notes)
     payload = _payload(flags, entrypoint, submission_id)
