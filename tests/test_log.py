@@ -332,8 +332,7 @@ def test_no_pods(emulator, workdir):
 def test_missing_cluster(emulator, workdir):
     result = emulator.run("log", "nope")
     assert result.exit_code == 1
-    assert result.stderr == ('error: No Ray nodes found for resource nope in namespace "default" '
-                             '(selector ray.io/cluster=nope; RayCluster "nope" does not exist)\n')
+    assert result.stderr == 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'
     assert not (workdir / "nope").exists()
 
 

@@ -184,9 +184,7 @@ def test_non_integer_replicas_is_a_usage_error(demo):
 
 def test_cluster_not_found(demo):
     result = demo.run("scale", "cluster", "nope", "-w", "default-group", "-r", "1")
-    assert (result.exit_code, result.stderr) == (
-        1, 'error: failed to scale worker group default-group in Ray cluster nope in namespace default: '
-           'rayclusters.ray.io "nope" not found\n')
+    assert (result.exit_code, result.stderr) == (1, 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n')
     assert demo.emu.writes() == []
 
 

@@ -99,9 +99,7 @@ def _run(env: CommandEnv, options: dict[str, Any], *, output: str | None, addres
         report.write_json(sys.stdout, snap, diagnoses, single=single, bundle=source)
     elif single:
         if not diagnoses[0].found and not diagnoses[0].findings:
-            t = diagnoses[0].target
-            raise KubectlRayError(f'{t.kind} "{t.name}" not found in namespace "{t.namespace}"'
-                                  + (f" in bundle {from_bundle}" if from_bundle else ""), exit_code=ExitCode.NOT_RUN)
+            raise _target_not_found(env, diagnoses[0].target, options["ref"], from_bundle)
         report.write_human(sys.stdout, snap, diagnoses[0], color=color, bundle=source)
     else:
         _scan_output(snap, diagnoses, options)
@@ -153,7 +151,7 @@ def _snapshot(env: CommandEnv, options: dict[str, Any]):  # -> tuple[Snapshot, b
             raise DiagnosisNotRun(f"{ref} is not in bundle {options['from_bundle']} (it holds: {available})")
         snap.targets = matches[:1]
         return snap, True
-    from kubectl_ray.kube.errors import ApiError, ConnectionFailed
+    from kubectl_ray.errors import Interrupted
 
     try:
         kube = env.kube()
@@ -163,7 +161,9 @@ def _snapshot(env: CommandEnv, options: dict[str, Any]):  # -> tuple[Snapshot, b
         snap = collector.collect_scan(None if options["all_namespaces"] else env.namespace)
         snap.meta["scan"] = True
         return snap, False
-    except (ConnectionFailed, ApiError) as exc:
+    except Interrupted:
+        raise
+    except KubectlRayError as exc:  # no kubeconfig, unreachable, forbidden...: it could not look (3)
         raise _not_run(exc) from None
 
 
@@ -173,7 +173,17 @@ class _NotRun(KubectlRayError):
 
 
 def _not_run(exc: KubectlRayError) -> KubectlRayError:
-    return _NotRun(exc.render())
+    return exc if exc.exit_code == ExitCode.NOT_RUN else _NotRun(exc.render())
+
+
+def _target_not_found(env: CommandEnv, target: Any, ref: Any, bundle: str | None) -> KubectlRayError:
+    """kubectl's NotFound line (with the other Ray kind of that name, if one exists); exit 3."""
+    if bundle:
+        return _NotRun(f'error: {target.kind} "{target.name}" not found in namespace "{target.namespace}" '
+                       f"in bundle {bundle}")
+    from kubectl_ray.kube.targets import not_found
+
+    return _NotRun(not_found(env.kube(), ref, target.namespace).render())
 
 
 def _scan_output(snap: Any, diagnoses: list[Any], options: dict[str, Any]) -> None:

@@ -141,6 +141,8 @@ def select_pods(pods: list[dict[str, Any]], node_type: str, worker_groups: tuple
 
 
 def resolve_cluster(env: CommandEnv, ref: "ResourceRef") -> str:
+    """The RayCluster behind NAME or TYPE/NAME, through the resolver every command uses. A RayCluster's
+    pods are found by label (as upstream: even while it is being deleted); NotFound comes from run_log."""
     if ref.type == "raycluster":
         return ref.name
     from kubectl_ray.kube.targets import read_target, require_cluster
@@ -161,7 +163,9 @@ def run_log(env: CommandEnv, options: LogOptions) -> None:
         if options.worker_groups:
             detail += f", worker group {', '.join(options.worker_groups)}"
         if options.ref.type == "raycluster" and kube.get_or_none(RAYCLUSTERS, cluster, env.namespace) is None:
-            detail += f'; RayCluster "{cluster}" does not exist'
+            from kubectl_ray.kube.targets import not_found
+
+            raise not_found(kube, options.ref, env.namespace)
         raise KubectlRayError(f'No Ray nodes found for resource {cluster} in namespace "{env.namespace}" ({detail})')
     if not options.out_dir_given:
         os.makedirs(options.out_dir, exist_ok=True)

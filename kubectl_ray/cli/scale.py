@@ -74,13 +74,19 @@ def scale_cluster(env: CommandEnv, cluster_name: str, worker_group: str, replica
 def _scale(env: CommandEnv, name: str, request: "ScaleRequest", mode: str) -> None:
     from kubectl_ray.kube.errors import ApiError
     from kubectl_ray.kube.resources import RAYCLUSTERS
+    from kubectl_ray.kube.targets import NotFound, get_object
+    from kubectl_ray.parsing import parse_resource_ref
     from kubectl_ray.resources.scaling import describe, scale_worker_group
 
+    ref = parse_resource_ref(name, allowed=("raycluster",))
+    name = ref.name
     kube, ns = env.kube(), env.namespace
     where = f"worker group {request.group} in Ray cluster {name} in namespace {ns}"
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            current = kube.get(RAYCLUSTERS, name, ns)
+            current = get_object(kube, ref, ns)
+        except NotFound:
+            raise
         except ApiError as exc:
             raise KubectlRayError(f"failed to scale {where}: {exc.detail()}") from None
         result = scale_worker_group(current, request)

@@ -65,10 +65,16 @@ def _server_report(env: CommandEnv) -> dict:
     install = lookup.primary
     if install is None:
         return report
-    report["kuberayOperator"] = {k: v for k, v in vars(install).items() if v not in (None, []) and k != "args"}
+    report["kuberayOperator"] = {_camel(k): v for k, v in vars(install).items() if v not in (None, []) and k != "args"}
     report["otherOperators"] = [
         {"namespace": i.namespace, "name": i.name, "version": i.version} for i in lookup.installs[1:]
     ]
     verdict = plugin_compatibility(install.version)
     report["compatibility"] = {"level": verdict.level, "message": verdict.message}
     return report
+
+
+def _camel(name: str) -> str:
+    """available_replicas -> availableReplicas: one JSON style, kubectl's, for every key of the report."""
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)

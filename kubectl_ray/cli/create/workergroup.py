@@ -81,7 +81,10 @@ def create_workergroup(env: CommandEnv, group_name: str, ray_cluster: str, ray_v
     someone else changed the cluster in between (409 Conflict) it is read again, up to 5 times.
     Workers run the head's image unless --image or --ray-version says otherwise.
     """
+    from kubectl_ray.parsing import parse_resource_ref
+
     reject_empty_quantities(click.get_current_context(), flags)
+    ray_cluster = parse_resource_ref(ray_cluster, allowed=("raycluster",)).name
     mode = parse_dry_run(dry_run)
     group = worker_group_from_flags(flags, group_name)
     group.env = parse_env("--env", flags["env_vars"])
@@ -105,16 +108,13 @@ def add_worker_group(kube: "KubeClient", cluster_name: str, namespace: str, grou
     """GET -> append -> PUT with resourceVersion; on 409 read again (at most CONFLICT_RETRIES times)."""
     from kubectl_ray.kube.errors import ApiError
     from kubectl_ray.kube.resources import RAYCLUSTERS
+    from kubectl_ray.kube.targets import get_object
+    from kubectl_ray.parsing import ResourceRef
     from kubectl_ray.printing import warn
 
     warned = False
     for _attempt in range(CONFLICT_RETRIES):
-        try:
-            cluster = kube.get(RAYCLUSTERS, cluster_name, namespace)
-        except ApiError as exc:
-            if exc.status == 404 and exc.names_an_object:
-                raise KubectlRayError(f'RayCluster "{cluster_name}" not found in namespace "{namespace}"') from None
-            raise
+        cluster = get_object(kube, ResourceRef("raycluster", cluster_name), namespace)
         existing = worker_group_names(cluster)
         if group.name in existing:
             raise KubectlRayError(f'worker group "{group.name}" already exists in RayCluster "{cluster_name}" '

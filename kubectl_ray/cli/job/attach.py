@@ -63,7 +63,7 @@ def attached_dashboard(env: CommandEnv, job_ref: AttachedJob, address: str | Non
 
     with open_dashboard(env, cluster=job_ref.cluster, address=address, headers=parse_headers(headers),
                         verify=parse_verify(verify), note=info) as client:
-        wait_for_dashboard(client, note=info)
+        wait_for_dashboard(client, note=info, given_address=address is not None)
         yield client
 
 

@@ -233,7 +233,7 @@ def _submit_and_follow(env: CommandEnv, opts: SubmitOptions, cluster: dict[str, 
                         verbose=opts.verbose, note=info) as client:
         if opts.address:
             info(f"Using address {client.address} (no port-forwarding)")
-        version = wait_for_dashboard(client, note=info)
+        version = wait_for_dashboard(client, note=info, given_address=bool(opts.address))
         if opts.verbose:
             info(f"Ray {version.get('ray_version', '?')} dashboard at {client.address}")
         upload_missing(client, opts.plan, info=info)
