@@ -96,7 +96,7 @@ def complete(words: list[str], incomplete: str, cli: "click.Command | None" = No
         # that lacks its value, and would drop the arguments before it), as cobra does.
         ctx = _resolve_context(cli, words[:-1])
         option = _option_taking_value(ctx, words[-1]) if ctx is not None else None
-        if option is not None and option.name not in EQUALS_ONLY_OPTIONS:
+        if option is not None and not _value_must_be_attached(option):
             return _finish(_complete_value(ctx, option, incomplete))
     ctx = _resolve_context(cli, words)
     if ctx is None:
@@ -132,6 +132,13 @@ def _option_taking_value(ctx: "click.Context", flag: str) -> "click.Option | Non
         if isinstance(param, click.Option) and not (param.is_flag or param.count) and flag in param.opts:
             return param
     return None
+
+
+def _value_must_be_attached(option: "click.Option") -> bool:
+    """pflag's NoOptDefVal (cli/grammar.py): a bare `--dry-run` means client, so the next word is not its value."""
+    from kubectl_ray.cli.grammar import NO_OPT_DEFAULT_ATTR
+
+    return getattr(option, NO_OPT_DEFAULT_ATTR, None) is not None
 
 
 def _open_argument(ctx: "click.Context") -> "click.Argument | None":
@@ -281,9 +288,6 @@ def _one_line(text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first[:120]
 
-
-# kubectl, so the next word is not its value.
-EQUALS_ONLY_OPTIONS = frozenset({"dry_run"})
 
 # Options that complete by their name when the command gave no completer.
 OPTION_DEFAULTS: dict[str, Callable[[], Completer]] = {

@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -426,23 +425,25 @@ def kubeconfig_for(tmp_path: Path, server: str) -> str:
     return write_kubeconfig(tmp_path / "kc", kubeconfig(server))
 
 
-def test_refused_connection_offers_nothing_at_once(tmp_path: Path):
+@pytest.mark.timeout(60)
+def test_refused_connection_offers_nothing_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The issue: an unreachable cluster must answer at once, not when the budget runs out. With a
+    budget of 120 s, the lookup still ends by itself (refused), instead of being abandoned."""
+    monkeypatch.setenv("KUBECTL_RAY_COMPLETION_TIMEOUT", "120")
     path = kubeconfig_for(tmp_path, f"http://127.0.0.1:{closed_port()}")
-    start = time.monotonic()
     result = completion.complete(["cluster", "--kubeconfig", path], "", cli=demo_cli)
     assert result == completion.Completion([], completion.NO_FILE_COMP)
-    assert time.monotonic() - start < 1.0  # the issue: an unreachable cluster answers within 1 s
+    assert not names.abandoned()
 
 
 def test_a_silent_server_is_abandoned_when_the_budget_runs_out(tmp_path: Path, blackhole: int,
                                                                monkeypatch: pytest.MonkeyPatch):
+    """Without the budget it would wait for ever: the lookup is left behind (never answered)."""
     monkeypatch.setenv("KUBECTL_RAY_COMPLETION_TIMEOUT", "0.3")
     path = kubeconfig_for(tmp_path, f"http://127.0.0.1:{blackhole}")
-    start = time.monotonic()
     result = completion.complete(["cluster", "--kubeconfig", path], "", cli=demo_cli)
-    elapsed = time.monotonic() - start
     assert result.candidates == []
-    assert 0.25 < elapsed < 1.0, elapsed  # without the budget it would wait for ever
+    assert names.abandoned()
 
 
 def test_a_stuck_credential_plugin_is_left_behind(emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -451,17 +452,18 @@ def test_a_stuck_credential_plugin_is_left_behind(emulator, tmp_path: Path, monk
     user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "sleep", "args": ["3"],
                      "interactiveMode": "Never"}}
     path = write_kubeconfig(tmp_path / "kc", kubeconfig(emulator.url, user=user))
-    start = time.monotonic()
     result = completion.complete(["cluster", "--kubeconfig", path], "", cli=demo_cli)
-    assert result.candidates == [] and time.monotonic() - start < 1.0
+    assert result.candidates == []
     assert names.abandoned()  # main() then exits at once instead of waiting for the thread
 
 
-def test_a_shorter_request_timeout_on_the_line_wins(tmp_path: Path, blackhole: int):
+@pytest.mark.timeout(30)  # a bound, not a measurement: the budget alone would take 120 s
+def test_a_shorter_request_timeout_on_the_line_wins(tmp_path: Path, blackhole: int, monkeypatch: pytest.MonkeyPatch):
+    """--request-timeout 200ms ends the lookup, long before a 120 s budget would."""
+    monkeypatch.setenv("KUBECTL_RAY_COMPLETION_TIMEOUT", "120")
     path = kubeconfig_for(tmp_path, f"http://127.0.0.1:{blackhole}")
-    start = time.monotonic()
-    completion.complete(["cluster", "--kubeconfig", path, "--request-timeout", "200ms"], "", cli=demo_cli)
-    assert time.monotonic() - start < names.DEFAULT_BUDGET - 0.1
+    result = completion.complete(["cluster", "--kubeconfig", path, "--request-timeout", "200ms"], "", cli=demo_cli)
+    assert result.candidates == []
 
 
 # --- the entry point ---------------------------------------------------------------------------------
@@ -499,23 +501,21 @@ def completer_bin_dir() -> Path:
     pytest.skip("kubectl_complete-ray is not installed in this environment (pip install -e .)")
 
 
-def kubectl_complete(*words: str, env_extra: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
+def kubectl_complete(*words: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     if not os.path.exists(KUBECTL):
         pytest.skip(f"{KUBECTL} is missing")
     env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG",)}
     env["PATH"] = f"{completer_bin_dir()}{os.pathsep}{env.get('PATH', '')}"
     env.update(env_extra or {})
-    start = time.monotonic()
-    done = subprocess.run([KUBECTL, "__complete", "ray", *words], capture_output=True, text=True, env=env, timeout=30)
-    elapsed = time.monotonic() - start
+    done = subprocess.run([KUBECTL, "__complete", "ray", *words], capture_output=True, text=True, env=env, timeout=60)
     if "About to call" not in done.stderr:
         pytest.skip(f"this kubectl does not complete plugins (needs 1.26+): {done.stderr.strip()[:200]}")
-    return done, elapsed
+    return done
 
 
 @pytest.mark.kubectl
 def test_kubectl_dispatches_to_our_completer():
-    done, _ = kubectl_complete("")
+    done = kubectl_complete("")
     lines = done.stdout.splitlines()
     assert lines[-1] == ":4"
     assert [line.split("\t")[0] for line in lines[:-1]] == available_commands()
@@ -525,44 +525,46 @@ def test_kubectl_dispatches_to_our_completer():
 @pytest.mark.kubectl
 def test_kubectl_completes_names_served_by_the_emulator(ray_objects):
     ray_objects.emu.add(ray_cluster("x", "team-a"))
-    done, _ = kubectl_complete("version", "--kubeconfig", ray_objects.kubeconfig, "--namespace", "te")
+    done = kubectl_complete("version", "--kubeconfig", ray_objects.kubeconfig, "--namespace", "te")
     assert done.stdout == "team-a\n:4\n"
     if _module_exists("kubectl_ray.cli.get"):
-        done, _ = kubectl_complete("get", "cluster", "--kubeconfig", ray_objects.kubeconfig, "de")
+        done = kubectl_complete("get", "cluster", "--kubeconfig", ray_objects.kubeconfig, "de")
         assert done.stdout == "demo\tRayCluster, ready\ndemo2\tRayCluster\n:4\n"
 
 
 @pytest.mark.kubectl
-def test_kubectl_completion_with_an_unreachable_cluster_is_quick_and_quiet(tmp_path: Path):
+def test_kubectl_completion_with_an_unreachable_cluster_is_quiet(tmp_path: Path):
     path = kubeconfig_for(tmp_path, f"https://127.0.0.1:{closed_port()}")
-    done, elapsed = kubectl_complete("version", "--kubeconfig", path, "-n", "")
+    done = kubectl_complete("version", "--kubeconfig", path, "-n", "")
     assert done.stdout == ":4\n"
     assert "Traceback" not in done.stderr and "error" not in done.stderr.lower()
-    assert elapsed < 1.0, f"took {elapsed:.2f}s"
 
 
 def test_the_completer_process_with_a_silent_cluster_stops_at_the_budget(tmp_path: Path, blackhole: int):
-    """Run directly: kubectl itself waits ~5 s on such a kubeconfig before it even calls a plugin's completer."""
+    """Run directly: kubectl itself waits ~5 s on such a kubeconfig before it even calls a plugin's completer.
+    The blackhole never answers, so without the budget the process would never end (timeout=60 is a
+    bound for a hung test, not a measurement: benchmarks/ measures the budget)."""
     path = kubeconfig_for(tmp_path, f"http://127.0.0.1:{blackhole}")
-    start = time.monotonic()
     done = subprocess.run([str(completer_bin_dir() / "kubectl_complete-ray"), "version", "--kubeconfig", path, "-n", ""],
-                          capture_output=True, text=True, timeout=30)
-    elapsed = time.monotonic() - start
+                          capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, ":4\n", "")
-    assert elapsed < names.DEFAULT_BUDGET + 0.4, f"took {elapsed:.2f}s"
+
+
+STUCK_PLUGIN = ("import os, sys, time\n"  # never answers, and ends once the completer that ran it is gone
+                "parent = os.getppid()\n"
+                "deadline = time.monotonic() + 300\n"
+                "while os.getppid() == parent and time.monotonic() < deadline:\n"
+                "    time.sleep(0.1)\n")
 
 
 def test_the_completer_process_does_not_wait_for_a_stuck_credential_plugin(emulator, tmp_path: Path):
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "sleep", "args": ["5"],
-                     "interactiveMode": "Never"}}
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable,
+                     "args": ["-c", STUCK_PLUGIN], "interactiveMode": "Never"}}
     path = write_kubeconfig(tmp_path / "kc", kubeconfig(emulator.url, user=user))
-    start = time.monotonic()
-    # stderr as kubectl passes it (a file, not a pipe it waits on)
+    # stderr as kubectl passes it (a file, not a pipe it waits on); waiting for the plugin would take 300 s
     done = subprocess.run([str(completer_bin_dir() / "kubectl_complete-ray"), "version", "--kubeconfig", path, "-n", ""],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=30)
-    elapsed = time.monotonic() - start
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=60)
     assert (done.returncode, done.stdout) == (0, ":4\n")
-    assert elapsed < names.DEFAULT_BUDGET + 0.5, f"took {elapsed:.2f}s"
 
 
 def test_the_completer_module_imports_no_heavy_module_at_load():

@@ -194,10 +194,8 @@ def test_wait_accepts_state_ready_without_conditions(emulator):
 
 def test_wait_times_out_with_the_last_state(emulator):
     play_operator(emulator.emu, HEAD_NOT_FOUND, interval=0.1)
-    started = time.monotonic()
     result = emulator.run("create", "cluster", "demo", "--wait", "--timeout", "2s")
-    assert result.exit_code == 1
-    assert time.monotonic() - started < 10
+    assert result.exit_code == 1  # the error text says it gave up at the timeout; no clock is asserted
     assert result.stdout == "raycluster.ray.io/demo created\n"
     assert result.stderr.splitlines()[-1] == (
         'error: timed out after 2s waiting for RayCluster "demo" in namespace "default" to be provisioned '

@@ -207,10 +207,13 @@ def watching(world, tmp_path) -> Iterator:
 
 
 def wait_for_watchers(world, count: int) -> None:
-    deadline = time.monotonic() + 60
-    while sum(w.resource_key.endswith("rayclusters") for w in world.emu.watchers) < count:
-        assert time.monotonic() < deadline, "the watches never started"
+    def watching() -> int:
+        return sum(w.resource_key.endswith("rayclusters") for w in world.emu.watchers)
+
+    deadline = time.monotonic() + 60  # a bound for a hung test: it ends as soon as the watches are open
+    while watching() < count and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert watching() >= count, "the watches never started"
 
 
 def change_two_clusters(world) -> None:
