@@ -24,6 +24,7 @@ from kubectl_ray._build import (BuildError, BuildResult, EXCLUDED_DISTRIBUTIONS,
                                 project_root, stage_sources)
 from tests.conftest import ray_cluster
 
+pytestmark = pytest.mark.slow  # builds the archive (pip install) and installs into fresh venvs
 KUBECTL = "/usr/bin/kubectl"
 REPO = project_root()
 SEMVER = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"

@@ -114,16 +114,27 @@ def pages_of(env: CommandEnv, res: "Resource", opts: ListOptions, *, label_selec
                                  field_selector=field_selector)
 
 
-def require_cluster(env: CommandEnv, ref: "ResourceRef", opts: ListOptions) -> None:
-    """-c NAME must name a RayCluster that exists (in any namespace with -A): kubectl's NotFound otherwise."""
+def cluster_option(what: str) -> Callable[..., Any]:
+    """-c/--ray-cluster: `get workergroup` and `get node` take it alike."""
+    return click.option("-c", "--ray-cluster", "ray_cluster", default=None, metavar="RAYCLUSTER",
+                        help=f"Only the {what} of this Ray cluster (which must exist).")
+
+
+def resolve_cluster_flag(env: CommandEnv, value: str | None, opts: ListOptions) -> "ResourceRef | None":
+    """-c NAME (or raycluster/NAME) must name a RayCluster that exists (in any namespace with -A):
+    kubectl's NotFound otherwise, the same rule for every get form."""
     from kubectl_ray.kube.resources import RAYCLUSTERS
     from kubectl_ray.kube.targets import NotFound, get_object
+    from kubectl_ray.parsing import parse_resource_ref
 
+    if value is None:
+        return None
+    ref = parse_resource_ref(value, allowed=("raycluster",))
     if not opts.all_namespaces:
         get_object(env.kube(), ref, env.namespace)
-        return
-    if not any(pages_of(env, RAYCLUSTERS, opts, field_selector=f"metadata.name={ref.name}")):
+    elif not any(pages_of(env, RAYCLUSTERS, opts, field_selector=f"metadata.name={ref.name}")):
         raise NotFound(RAYCLUSTERS, ref.name)
+    return ref
 
 
 # --- printing -------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import click
 
 from kubectl_ray import names
 from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
-from kubectl_ray.cli.get.listing import View, WatchTarget, combine_selectors, list_options, list_options_from, \
-    pages_of, require_cluster, require_name, show
+from kubectl_ray.cli.get.listing import View, WatchTarget, cluster_option, combine_selectors, list_options, \
+    list_options_from, pages_of, require_name, resolve_cluster_flag, show
 from kubectl_ray.env import CommandEnv
 
 
@@ -25,8 +25,7 @@ from kubectl_ray.env import CommandEnv
     "kubectl ray get nodes -c my-cluster -w",
 ))
 @click.argument("node", required=False, shell_complete=names.ray_nodes(cluster_param="ray_cluster"))
-@click.option("-c", "--ray-cluster", "ray_cluster", default=None, metavar="RAYCLUSTER",
-              help="Only the nodes of this Ray cluster (which must exist).")
+@cluster_option("nodes")
 @list_options
 @kube_command
 def get_node(env: CommandEnv, node: str | None, ray_cluster: str | None, **flags: Any) -> None:
@@ -36,14 +35,11 @@ def get_node(env: CommandEnv, node: str | None, ray_cluster: str | None, **flags
     """
     from kubectl_ray.kube.resources import PODS
     from kubectl_ray.kube.targets import NotFound
-    from kubectl_ray.parsing import parse_resource_ref
     from kubectl_ray.resources.tables import CLUSTER_LABEL, IS_RAY_NODE_LABEL, NODE_TABLE, node_row
 
     opts = list_options_from(flags)
     require_name("Ray node", node)
-    cluster = parse_resource_ref(ray_cluster, allowed=("raycluster",)) if ray_cluster is not None else None
-    if cluster is not None:
-        require_cluster(env, cluster, opts)
+    cluster = resolve_cluster_flag(env, ray_cluster, opts)
     label = combine_selectors(f"{IS_RAY_NODE_LABEL}=yes", f"{CLUSTER_LABEL}={cluster.name}" if cluster else None,
                               opts.selector)
     pages: Any = pages_of(env, PODS, opts, label_selector=label,

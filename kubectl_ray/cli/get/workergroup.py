@@ -8,8 +8,8 @@ import click
 
 from kubectl_ray import names
 from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
-from kubectl_ray.cli.get.listing import ListOptions, View, combine_selectors, list_options, list_options_from, \
-    pages_of, require_cluster, require_name, show
+from kubectl_ray.cli.get.listing import ListOptions, View, cluster_option, combine_selectors, list_options, \
+    list_options_from, pages_of, require_name, resolve_cluster_flag, show
 from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError
 
@@ -26,8 +26,7 @@ from kubectl_ray.errors import KubectlRayError
     "kubectl ray get workergroup gpu-group -A",
 ))
 @click.argument("group", required=False, shell_complete=names.worker_groups(cluster_param="ray_cluster"))
-@click.option("-c", "--ray-cluster", "ray_cluster", default=None, metavar="RAYCLUSTER",
-              help="Only the worker groups of this Ray cluster (which must exist).")
+@cluster_option("worker groups")
 @list_options
 @kube_command
 def get_workergroup(env: CommandEnv, group: str | None, ray_cluster: str | None, **flags: Any) -> None:
@@ -38,14 +37,11 @@ def get_workergroup(env: CommandEnv, group: str | None, ray_cluster: str | None,
     -l selects the RayClusters by label.
     """
     from kubectl_ray.kube.resources import RAYCLUSTERS
-    from kubectl_ray.parsing import parse_resource_ref
     from kubectl_ray.resources import tables
 
     opts = list_options_from(flags)
     require_name("worker group", group)
-    cluster = parse_resource_ref(ray_cluster, allowed=("raycluster",)) if ray_cluster is not None else None
-    if cluster is not None:
-        require_cluster(env, cluster, opts)
+    cluster = resolve_cluster_flag(env, ray_cluster, opts)
     field = f"metadata.name={cluster.name}" if cluster is not None else None
     groups: list[tuple[str, str, dict[str, Any]]] = []  # (namespace, cluster, group spec)
     for page in pages_of(env, RAYCLUSTERS, opts, label_selector=opts.selector, field_selector=field):
