@@ -167,6 +167,9 @@ def _complete_command(ctx: "click.Context", incomplete: str) -> list["Completion
 
     if incomplete.startswith("-"):
         return [CompletionItem(name, help=_one_line(help_)) for name, help_ in _option_names(ctx) if name.startswith(incomplete)]
+    slash = getattr(ctx.command, "complete_type_slash", None)  # `get raycluster/<TAB>`: that type's names
+    if slash is not None and "/" in incomplete:
+        return slash(ctx, incomplete)
     return [CompletionItem(name, help=_one_line(help_)) for name, help_ in _subcommands(ctx, incomplete)]
 
 

@@ -581,3 +581,12 @@ def test_console_script_is_declared_for_the_completer():
                if ep.name in ("kubectl-ray", "kubectl_complete-ray")}
     assert scripts == {"kubectl-ray": "kubectl_ray.cli:main", "kubectl_complete-ray": "kubectl_ray.completion:main"}
     assert shutil.which("kubectl_complete-ray", path=str(Path(sys.executable).parent)) is not None
+
+
+def test_get_type_slash_completes_that_types_names(ray_objects):
+    """`get raycluster/<TAB>` and `get rayjobs/<TAB>`: kubectl's TYPE/NAME, completed like the plugin's own names."""
+    result = completion.complete(["get", "--kubeconfig", ray_objects.kubeconfig], "raycluster/de")
+    assert values(result) == ["raycluster/demo", "raycluster/demo2"]
+    result = completion.complete(["get", "--kubeconfig", ray_objects.kubeconfig], "rayjobs/")
+    assert values(result) == ["rayjobs/train"]
+    assert completion.complete(["get"], "nosuchtype/").candidates == []

@@ -6,6 +6,8 @@ once per group, as upstream did) and counts them in memory.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from kubectl_ray.cli.common import KubectlGroup, examples, kube_group
@@ -47,6 +49,18 @@ class GetGroup(KubectlGroup):
                 raise click.UsageError(_unknown_type(self, ctx, type_), ctx=ctx)
             args = [type_, name, *args[1:]]
         return super().resolve_command(ctx, args)
+
+
+    def complete_type_slash(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """`get raycluster/de<TAB>`: the names the TYPE's subcommand completes, after `TYPE/`."""
+        from click.shell_completion import CompletionItem
+
+        type_, _, partial = incomplete.partition("/")
+        command = self.get_command(ctx, type_)
+        argument = next((p for p in command.params if isinstance(p, click.Argument)), None) if command else None
+        if argument is None:
+            return []
+        return [CompletionItem(f"{type_}/{item.value}", help=item.help) for item in argument.shell_complete(ctx, partial)]
 
 
 def _unknown_type(group: click.Group, ctx: click.Context, typed: str) -> str:
