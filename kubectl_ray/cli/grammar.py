@@ -21,6 +21,7 @@ or a prefix), so `version --bogus` suggests nothing.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +110,8 @@ def parse_go_int(text: str, bits: int = 64) -> int:
     allowed = "0123456789abcdef"[:base]
     if any(c.lower() not in allowed for c in plain) or (plain == "" and digits != ""):
         raise ValueError("invalid syntax")
+    if len(plain.lstrip("0")) > 64:  # no int64 needs more digits, even in base 2; keeps int() cheap
+        raise ValueError("value out of range")
     number = int(plain, base) if plain else 0
     limit = 1 << (bits - 1)
     if number > limit or (number == limit and not negative):
@@ -175,7 +178,7 @@ class _Reader:
     def __init__(self, command: click.Command, ctx: click.Context, args: list[str]) -> None:
         self.command = command
         self.ctx = ctx
-        self.rest = list(args)
+        self.rest = deque(args)
         self.out: list[Any] = []
         self.bools: dict[str, tuple[_Flag, bool, int]] = {}  # name -> (flag, last value, index in out)
         self.longs, self.shorts = _flag_table(command, ctx)
@@ -183,7 +186,7 @@ class _Reader:
 
     def read(self) -> list[str]:
         while self.rest:
-            arg = self.rest.pop(0)
+            arg = self.rest.popleft()
             if arg == "--":
                 self.out.append(arg)
                 self.out.extend(self.rest)
@@ -217,7 +220,7 @@ class _Reader:
         elif flag.kind == "optional":
             self._set(flag, getattr(flag.param, NO_OPT_DEFAULT_ATTR))
         elif self.rest:
-            self._set(flag, self.rest.pop(0))
+            self._set(flag, self.rest.popleft())
         else:
             self._fail(f"flag needs an argument: {arg}", arg)
 
@@ -240,7 +243,7 @@ class _Reader:
                 self._set(flag, shorthands[1:])
                 return
             elif self.rest:
-                self._set(flag, self.rest.pop(0))
+                self._set(flag, self.rest.popleft())
                 return
             else:
                 self._fail(f"flag needs an argument: {char!r} in -{shorthands}", arg)
