@@ -301,6 +301,31 @@ def test_get_cluster_holds_rows_not_objects(world, monkeypatch):
     assert all(ref() is None for ref in earlier)
 
 
+
+@pytest.mark.parametrize("output", ["json", "yaml", "name"])
+def test_list_documents_are_written_page_by_page_with_the_bytes_of_one_dump(world, output):
+    """-o json|yaml|name of a list across pages (streamed) prints the bytes the whole List gives at once."""
+    world.emu.max_page_size = 2
+    items = world.emu.objects("rayclusters")
+    for item in items:
+        item.setdefault("apiVersion", "ray.io/v1")
+        item.setdefault("kind", "RayCluster")
+    whole = {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
+    expected = {
+        "json": json.dumps(whole, indent=4, sort_keys=True, ensure_ascii=False) + "\n",
+        "yaml": yaml.dump(whole, Dumper=yaml.SafeDumper, sort_keys=True, default_flow_style=False, allow_unicode=True),
+        "name": "".join(f"raycluster.ray.io/{i['metadata']['name']}\n" for i in items),
+    }[output]
+    result = world.run("get", "cluster", "-A", "-o", output)
+    assert (result.exit_code, result.stdout) == (0, expected)
+    assert len(world.emu.requests_where(verb="list", resource="rayclusters")) == 3
+    empty = world.run("get", "cluster", "-n", "nowhere", "-o", output)
+    assert empty.exit_code == 0
+    assert empty.stdout == {"json": '{\n    "apiVersion": "v1",\n    "items": [],\n    "kind": "List",\n    "metadata": {\n'
+                                    '        "resourceVersion": ""\n    }\n}\n',
+                            "yaml": "apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: ''\n",
+                            "name": ""}[output]
+
 # --- output formats -----------------------------------------------------------------------------
 
 def test_output_name(world):

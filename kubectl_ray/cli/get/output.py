@@ -14,6 +14,7 @@ from kubectl_ray.errors import KubectlRayError, UsageError
 
 TEMPLATE_FORMATS = ("jsonpath", "jsonpath-as-json", "jsonpath-file", "custom-columns", "custom-columns-file")
 SIMPLE_FORMATS = ("json", "yaml", "name", "wide")
+STREAMED_FORMATS = ("json", "yaml", "name")  # written page by page (a List's text does not need all items)
 ALLOWED_FORMATS = ",".join(sorted(SIMPLE_FORMATS + TEMPLATE_FORMATS))
 MAX_TEMPLATE_FILE = 1 << 20  # a template file larger than 1 MiB is a mistake, not a template
 
@@ -146,6 +147,22 @@ def document_text(objs: list[dict[str, Any]], output: Output, *, single: bool, f
     if output.kind == "json":
         return to_json(doc)
     return ("" if first else "---\n") + to_yaml(doc)
+
+
+def stream_documents(pages: Iterable[list[dict[str, Any]]], output: Output, out: Any, *, name_of: Any = None) -> None:
+    """A List's json/yaml (or the names) written page by page: the same bytes as document_text of all the
+    items, in memory that does not grow with the list."""
+    from kubectl_ray.emitters import write_json_list, write_yaml_list
+    from kubectl_ray.printing import object_ref
+
+    if output.kind == "json":
+        write_json_list(pages, out)
+    elif output.kind == "yaml":
+        write_yaml_list(pages, out)
+    else:
+        name = name_of or object_ref
+        for page in pages:
+            out.write("".join(name(obj) + "\n" for obj in page))
 
 
 def jsonpath_text(template: Any, doc: Any) -> str:
