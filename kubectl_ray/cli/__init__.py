@@ -7,9 +7,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
-from kubectl_ray.cli.registry import COMMANDS, DESCRIPTION, GLOBAL_FLAGS_EPILOG, PROG_NAME
+from kubectl_ray.cli.registry import COMMANDS, DESCRIPTION, FAST_COMMANDS, GLOBAL_FLAGS_EPILOG, PROG_NAME
 from kubectl_ray.cli.registry import module_exists as _module_exists
 
 __all__ = ["COMMANDS", "DESCRIPTION", "GLOBAL_FLAGS_EPILOG", "PROG_NAME", "main", "root_help"]
@@ -26,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(f"{PROG_NAME}, version {__version__}\n")
         return 0
+    if args[0] in FAST_COMMANDS:  # get cluster|job|service, version --client: without click when possible
+        from kubectl_ray.cli import fast
+
+        code = fast.run(args)
+        if code is not None:
+            return code
     from kubectl_ray.cli.root import run
 
     return run(args)
@@ -58,7 +63,7 @@ def root_help(width: int = 80) -> str:
     return "\n".join(parts) + "\n"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """`kubectl_ray.cli.cli` (the click group) is loaded on first use."""
     if name == "cli":
         from kubectl_ray.cli.root import cli

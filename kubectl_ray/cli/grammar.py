@@ -28,13 +28,13 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from kubectl_ray.cli.fast import parse_go_bool  # lives with the click-free fast path, which reads bools too
+
 NO_OPT_DEFAULT_ATTR = "no_opt_default"  # click.Option attribute: pflag's NoOptDefVal
 EXPLICIT_BOOLS_KEY = "kubectl_ray.pflag.bools"  # ctx.meta: bool flags given on the line, with their last value
 SUGGESTION_DISTANCE = 2  # cobra's SuggestionsMinimumDistance
 
 _HOLE = object()  # where a bool flag was given, in _Reader.out
-_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
-_GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
 class FlagError(click.UsageError):
@@ -48,15 +48,6 @@ class OptionalValueOption(click.Option):
     def __init__(self, *args: Any, no_opt_default: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         setattr(self, NO_OPT_DEFAULT_ATTR, no_opt_default)
-
-
-def parse_go_bool(text: str) -> bool | None:
-    """strconv.ParseBool: None when `text` is not one of Go's spellings."""
-    if text in _GO_TRUE:
-        return True
-    if text in _GO_FALSE:
-        return False
-    return None
 
 
 def flag_display(param: click.Option) -> str:

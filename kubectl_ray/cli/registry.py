@@ -26,6 +26,29 @@ COMMANDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "options": ("kubectl_ray.cli.options", "options", "List the connection flags every command accepts", ()),
 }
 
+FAST_COMMANDS = ("get", "list", "version")  # tried without click first (cli/fast.py); `list` is get's alias
+
+# (param decls, help) in kubectl's order and wording (cli-runtime config_flags.go)
+CONNECTION_OPTIONS: list[tuple[tuple[str, ...], dict[str, object]]] = [
+    (("--kubeconfig",), {"help": "Path to the kubeconfig file to use for CLI requests."}),
+    (("--context",), {"help": "The name of the kubeconfig context to use"}),
+    (("--cluster",), {"help": "The name of the kubeconfig cluster to use"}),
+    (("--user",), {"help": "The name of the kubeconfig user to use"}),
+    (("-n", "--namespace"), {"help": "If present, the namespace scope for this CLI request"}),
+    (("-s", "--server"), {"help": "The address and port of the Kubernetes API server"}),
+    (("--token",), {"help": "Bearer token for authentication to the API server"}),
+    (("--as", "as_user"), {"help": "Username to impersonate for the operation. User could be a regular user or a service account in a namespace."}),
+    (("--as-group", "as_groups"), {"multiple": True, "help": "Group to impersonate for the operation, this flag can be repeated to specify multiple groups."}),
+    (("--as-uid",), {"help": "UID to impersonate for the operation."}),
+    (("--certificate-authority",), {"help": "Path to a cert file for the certificate authority"}),
+    (("--client-certificate",), {"help": "Path to a client certificate file for TLS"}),
+    (("--client-key",), {"help": "Path to a client key file for TLS"}),
+    (("--insecure-skip-tls-verify",), {"is_flag": True, "default": False, "help": "If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure"}),
+    (("--tls-server-name",), {"help": "Server name to use for server certificate validation. If it is not provided, the hostname used to contact the server is used"}),
+    (("--request-timeout",), {"help": "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests."}),
+]
+
+
 DESCRIPTION = ("Manage Ray on Kubernetes (KubeRay): create and scale clusters, submit jobs, forward the dashboard, "
                "download logs and diagnose what is wrong.")
 GLOBAL_FLAGS_EPILOG = "Connection flags (--kubeconfig, --context, -n, --token, ...) work on every command: see 'kubectl ray options'."

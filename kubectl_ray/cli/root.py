@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from typing import Any
 
 import click
@@ -13,8 +12,9 @@ from kubectl_ray import __version__
 from kubectl_ray.cli import registry
 from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlGroup, add_connection_options
 from kubectl_ray.cli.registry import COMMANDS, DESCRIPTION, GLOBAL_FLAGS_EPILOG, PROG_NAME
+from kubectl_ray.cli.outcome import error_line, guarded
 from kubectl_ray.env import CommandEnv, flags_from_kwargs
-from kubectl_ray.errors import ExitCode, KubectlRayError, one_line
+from kubectl_ray.errors import ExitCode, one_line
 
 
 class LazyRootGroup(KubectlGroup):
@@ -69,63 +69,30 @@ cli = click.version_option(__version__, "--version", prog_name=PROG_NAME, messag
 def run(args: list[str]) -> int:
     """Run a command line; turn every failure into one line on stderr and an exit code."""
     color = False if os.environ.get("NO_COLOR") else None
-    try:
-        result = cli.main(args=args, prog_name=PROG_NAME, standalone_mode=False, color=color)
-    except click.exceptions.Exit as exc:  # pragma: no cover - click returns it in non-standalone mode
-        return exc.exit_code
-    except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: help on stdout, like kubectl
-        click.echo(exc.ctx.get_help() if exc.ctx else "", color=color)
-        return ExitCode.OK
-    except click.UsageError as exc:
-        _error_line(_usage_message(exc))
-        return ExitCode.USAGE
-    except click.Abort as exc:
-        if isinstance(exc.__context__, EOFError):
-            _error_line("error: no input (end of file)")
-            return ExitCode.ERROR
-        return ExitCode.INTERRUPTED
-    except KeyboardInterrupt:
-        return ExitCode.INTERRUPTED
-    except KubectlRayError as exc:
-        if registry.DEBUG:
-            import traceback
 
-            traceback.print_exc()
-        _error_line(exc.render())
-        return int(exc.exit_code)
-    except BrokenPipeError:
-        _silence_stdout()
-        return ExitCode.ERROR
-    except click.ClickException as exc:
-        _error_line(f"error: {one_line(exc.format_message())}")
-        return exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback by default
-        if registry.DEBUG:
-            import traceback
+    def invoke() -> object:
+        try:
+            return cli.main(args=args, prog_name=PROG_NAME, standalone_mode=False, color=color)
+        except click.exceptions.Exit as exc:  # pragma: no cover - click returns it in non-standalone mode
+            return exc.exit_code
+        except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: help on stdout, like kubectl
+            click.echo(exc.ctx.get_help() if exc.ctx else "", color=color)
+            return ExitCode.OK
+        except click.UsageError as exc:
+            error_line(_usage_message(exc))
+            return ExitCode.USAGE
+        except click.Abort as exc:
+            if isinstance(exc.__context__, EOFError):
+                error_line("error: no input (end of file)")
+                return ExitCode.ERROR
+            return ExitCode.INTERRUPTED
+        except click.ClickException as exc:
+            error_line(f"error: {one_line(exc.format_message())}")
+            return exc.exit_code
 
-            traceback.print_exc()
-        _error_line(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with --debug for a traceback)")
-        return ExitCode.ERROR
-    return int(result) if isinstance(result, int) else ExitCode.OK
+    return guarded(invoke)
 
 
 def _usage_message(exc: click.UsageError) -> str:
     where = exc.ctx.command_path if exc.ctx else PROG_NAME
     return f"error: {one_line(exc.format_message())} (see '{where} --help')"
-
-
-def _error_line(text: str) -> None:
-    try:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):
-        pass
-
-
-def _silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass

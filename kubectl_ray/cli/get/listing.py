@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-import click
-
 from kubectl_ray.cli.get.output import STREAMED_FORMATS, Output, document_text, label_cells, label_headers, \
     parse_output, sort_entries, sort_key_of, sort_path, stream_documents
 from kubectl_ray.env import CommandEnv
@@ -56,33 +54,36 @@ class ListOptions:
         return self.output.is_table
 
 
+# kubectl get's output and filter flags: (param decls, click.option keywords); the fast path reads them too.
+LIST_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("-o", "--output"), {"default": None, "metavar": "FORMAT", "help": (
+        "Output format. One of: (json, yaml, name, wide, jsonpath=..., jsonpath-file=..., jsonpath-as-json=..., "
+        "custom-columns=..., custom-columns-file=...). Default: a table.")}),
+    (("-l", "--selector"), {"default": None, "metavar": "SELECTOR", "help": (
+        "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin' (e.g. -l key1=value1,key2=value2).")}),
+    (("-A", "--all-namespaces"), {"is_flag": True, "default": False, "help": (
+        "If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even "
+        "if specified with --namespace.")}),
+    (("--no-headers",), {"is_flag": True, "default": False, "help": (
+        "When using the default or custom-column output format, don't print headers.")}),
+    (("--sort-by",), {"default": None, "metavar": "JSONPATH", "help": (
+        "If non-empty, sort list types using this field specification, a JSONPath expression "
+        "(e.g. '{.metadata.name}').")}),
+    (("--show-labels",), {"is_flag": True, "default": False, "help": (
+        "When printing, show all labels as the last column (default hide labels column).")}),
+    (("-L", "--label-columns"), {"multiple": True, "metavar": "LABEL,...", "help": (
+        "Accepts a comma separated list of labels that are going to be presented as columns. Names are "
+        "case-sensitive. You can also use multiple flag options like -L label1 -L label2...")}),
+    (("-w", "--watch"), {"is_flag": True, "default": False, "help": (
+        "After listing/getting the requested object, watch for changes.")}),
+]
+
 def list_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """kubectl get's output and filter flags."""
-    decorators = [
-        click.option("-o", "--output", default=None, metavar="FORMAT",
-                     help="Output format. One of: (json, yaml, name, wide, jsonpath=..., jsonpath-file=..., "
-                          "jsonpath-as-json=..., custom-columns=..., custom-columns-file=...). Default: a table."),
-        click.option("-l", "--selector", default=None, metavar="SELECTOR",
-                     help="Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin' "
-                          "(e.g. -l key1=value1,key2=value2)."),
-        click.option("-A", "--all-namespaces", is_flag=True, default=False,
-                     help="If present, list the requested object(s) across all namespaces. Namespace in current "
-                          "context is ignored even if specified with --namespace."),
-        click.option("--no-headers", is_flag=True, default=False,
-                     help="When using the default or custom-column output format, don't print headers."),
-        click.option("--sort-by", default=None, metavar="JSONPATH",
-                     help="If non-empty, sort list types using this field specification, a JSONPath expression "
-                          "(e.g. '{.metadata.name}')."),
-        click.option("--show-labels", is_flag=True, default=False,
-                     help="When printing, show all labels as the last column (default hide labels column)."),
-        click.option("-L", "--label-columns", multiple=True, metavar="LABEL,...",
-                     help="Accepts a comma separated list of labels that are going to be presented as columns. "
-                          "Names are case-sensitive. You can also use multiple flag options like -L label1 -L label2..."),
-        click.option("-w", "--watch", is_flag=True, default=False,
-                     help="After listing/getting the requested object, watch for changes."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
+    """kubectl get's output and filter flags, as click options."""
+    import click
+
+    for decls, kwargs in reversed(LIST_OPTIONS):
+        func = click.option(*decls, **kwargs)(func)
     return func
 
 
@@ -119,6 +120,8 @@ def pages_of(env: CommandEnv, res: "Resource", opts: ListOptions, *, label_selec
 
 def cluster_option(what: str) -> Callable[..., Any]:
     """-c/--ray-cluster: `get workergroup` and `get node` take it alike."""
+    import click
+
     return click.option("-c", "--ray-cluster", "ray_cluster", default=None, metavar="RAYCLUSTER",
                         help=f"Only the {what} of this Ray cluster (which must exist).")
 
@@ -274,7 +277,8 @@ def show(env: CommandEnv, view: View, opts: ListOptions, pages: Iterable[Page], 
     if opts.watch and watch is None:
         raise UsageError("--watch is not supported here: it watches RayClusters, RayJobs, RayServices and Ray nodes")
     if opts.watch and opts.sort_by is not None:
-        click.echo("warning: --watch requested, --sort-by will be ignored for watch events received", err=True)
+        env.err.write("warning: --watch requested, --sort-by will be ignored for watch events received\n")
+        env.err.flush()
     printer = Printer(env, view, opts)
     with bulk_decoding():
         printed = printer.listing(pages, single=single)
