@@ -155,18 +155,37 @@ def cluster_row(cluster: Mapping[str, Any], at: datetime) -> Row:
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
-        str(_int(status.get("desiredWorkerReplicas"))),
-        str(_int(status.get("availableWorkerReplicas"))),
+        _count(status.get("desiredWorkerReplicas")),
+        _count(status.get("availableWorkerReplicas")),
         quantity_text(status.get("desiredCPU")),
         quantity_text(status.get("desiredGPU")),
         quantity_text(status.get("desiredTPU")),
         quantity_text(status.get("desiredMemory")),
-        relevant_cluster_condition(cluster),
+        _relevant_condition(status),
         _text(status.get("state")),
         age(meta.get("creationTimestamp"), at),
         _text(head.get("podIP")),
         _text(head.get("serviceIP")),
     )
+
+
+def _count(value: Any) -> str:
+    return str(value) if type(value) is int else str(_int(value))
+
+
+def _relevant_condition(status: Mapping[str, Any]) -> str:
+    """relevant_cluster_condition with one pass over the conditions (this runs for every row of a list)."""
+    conditions = status.get("conditions")
+    if not conditions:
+        return ""
+    first: dict[Any, Any] = {}
+    for cond in conditions:
+        if isinstance(cond, dict):
+            first.setdefault(cond.get("type"), cond)
+    for type_ in RELEVANT_CLUSTER_CONDITIONS:
+        if _is_true(first.get(type_)):
+            return type_
+    return ""
 
 
 # --- resource math ----------------------------------------------------------------------------
