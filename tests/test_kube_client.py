@@ -563,12 +563,12 @@ def test_ipv6_servers_are_bracketed_in_messages(tmp_path):
 
 def test_interrupted_request_does_not_poison_the_next_one(emulator, monkeypatch):
     """Ctrl-C in the middle of a request (e.g. during a job's cleanup) must not break the next request."""
-    import http.client
+    from kubectl_ray.kube import http11
 
     emulator.emu.add(ray_cluster("a"))
     kube = client_for(emulator)
     kube.list(RAYCLUSTERS)  # a keep-alive connection now exists
-    original = http.client.HTTPConnection.getresponse
+    original = http11.HTTPConnection.getresponse
     calls = {"n": 0}
 
     def interrupted(self, *args, **kwargs):
@@ -577,7 +577,7 @@ def test_interrupted_request_does_not_poison_the_next_one(emulator, monkeypatch)
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(http.client.HTTPConnection, "getresponse", interrupted)
+    monkeypatch.setattr(http11.HTTPConnection, "getresponse", interrupted)
     with pytest.raises(KeyboardInterrupt):
         kube.get(RAYCLUSTERS, "a")
     assert kube.get(RAYCLUSTERS, "a")["metadata"]["name"] == "a"

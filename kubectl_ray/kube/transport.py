@@ -3,7 +3,9 @@
 Why not the `kubernetes` package: importing it costs ~210-290 ms per process and an authenticated
 list through it ~256 ms, against ~52 ms for http.client + ssl (benchmarks/RESULTS.md); it also
 cannot follow kubectl's connection rules (one value per header, no SOCKS5, proxies chosen by
-urllib3); pod exec has its own stdlib WebSocket client on this transport (podexec.py).
+urllib3); pod exec has its own stdlib WebSocket client on this transport (podexec.py). HTTP/1.1 itself
+is http11.py, not http.client, whose import pulls in `email` and `ssl` (~17 ms): `ssl` is imported
+only for https servers (and to name a connection error).
 
 Every request has one deadline (--request-timeout) covering the exec plugin, connect, proxy
 handshake, TLS, headers and body; a stream (watch, logs) must be established within it and is then
@@ -13,7 +15,6 @@ pod exec) exactly the same connection and credentials.
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import threading
@@ -23,6 +24,7 @@ from urllib.parse import quote, urlencode
 
 from kubectl_ray.kube.auth import Authenticator, Header
 from kubectl_ray.kube.deadline import Deadline, DeadlineExceeded, DeadlineSocket
+from kubectl_ray.kube import http11
 from kubectl_ray.kube.errors import ApiError, ConfigError, ConnectionFailed, RequestInfo
 from kubectl_ray.kube.kubeconfig import ConnectionConfig
 from kubectl_ray.kube.proxy import ProxyURL, connect_via_proxy, open_socket, select_proxy
@@ -223,7 +225,7 @@ class HttpTransport:
             try:
                 self._put_request(conn, method, target, headers, payload, ctype, accept)
                 raw = conn.getresponse()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+            except (http11.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
                 self._drop(conn)
                 if reused:
                     continue  # the server closed an idle keep-alive connection; nothing was processed
@@ -232,7 +234,7 @@ class HttpTransport:
                     attempt += 1
                     continue
                 raise self._connection_error(exc, deadline) from None
-            except (OSError, ValueError, http.client.HTTPException) as exc:
+            except (OSError, ValueError, http11.HTTPException) as exc:
                 self._drop(conn)
                 raise self._connection_error(exc, deadline) from None
             except BaseException:
@@ -281,8 +283,8 @@ class HttpTransport:
             conn.deadline_socket.deadline = deadline
             conn.deadline_socket.idle = None
             return conn, True
-        conn = http.client.HTTPConnection(self.endpoint.host, self.endpoint.port)
-        # http.client forgets its socket when the server says "close": keep our own reference to close it
+        conn = http11.HTTPConnection(self.endpoint.host, self.endpoint.port)
+        # the connection forgets its socket when the server says "close": keep our own reference to close it
         conn.sock = conn.deadline_socket = DeadlineSocket(self._open_socket(deadline, tunnel=False), deadline)
         self._local.conn = conn
         return conn, False
@@ -351,8 +353,8 @@ class HttpTransport:
             return ConnectionFailed(f"Unable to connect to the server: tls: failed to verify certificate of {where}: {reason}")
         if isinstance(exc, ssl.SSLError):
             return ConnectionFailed(f"Unable to connect to the server: TLS handshake with {where} failed: {exc.reason or exc}")
-        if in_body or isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                                       http.client.IncompleteRead)):
+        if in_body or isinstance(exc, (http11.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                                       http11.IncompleteRead)):
             return ConnectionFailed(f"Unable to connect to the server: {where} closed the connection"
                                     + (" in the middle of a response" if in_body else ""))
         if isinstance(exc, OSError) and exc.strerror:
