@@ -25,7 +25,8 @@ printed or bundled. Secrets are never listed.
 Scan mode (`debug` / `debug -A`) lists each resource once for the namespace (or all namespaces). Every
 403 is recorded in the snapshot (the rules then report "not checked"); a 404 on a named object is
 recorded as absent. Only an unreachable API server, or a target that cannot be read, stops collection.
-Everything kept is slimmed and redacted (redact.py).
+Everything kept is slimmed, not redacted: rules see real values, and redaction (redact.py) runs only on
+what is printed or bundled, which is a small part of what is read.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from kubectl_ray.debug.redact import redact, redact_text
 from kubectl_ray.debug.snapshot import PLURALS, LogTail, Snapshot, TargetRef
 from kubectl_ray.errors import ExitCode, KubectlRayError
 from kubectl_ray.kube.errors import ApiError, CRDsMissing
@@ -212,7 +212,7 @@ def names_only(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def slim(resource: str, obj: dict[str, Any]) -> dict[str, Any]:
-    """The part of an object a rule may read, redacted (an object too malformed to slim keeps its name only)."""
+    """The part of an object a rule may read (an object too malformed to slim keeps its name only)."""
     try:
         return _slim(resource, obj)
     except (AttributeError, TypeError, ValueError, KeyError):
@@ -243,7 +243,7 @@ def _slim(resource: str, obj: dict[str, Any]) -> dict[str, Any]:
         kept = dict(obj)
         kept["metadata"] = slim_metadata(obj.get("metadata") or {})
         kept.pop("data", None)
-    return redact(kept)
+    return kept
 
 
 # --- the collector -------------------------------------------------------------------------------
@@ -436,7 +436,7 @@ class Collector:
                 return []
             self._forbid(exc, "list", "pods", namespace)
             return []
-        self.snap.add("pods", [redact(p) for p in kept])
+        self.snap.add("pods", kept)
         return kept
 
     def _mark_collected(self, resource: str) -> list:
@@ -578,7 +578,7 @@ class Collector:
         for events in per_object.values():
             events.sort(key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
             kept += events[-MAX_EVENTS_PER_OBJECT:]
-        self.snap.add("events", [redact(e) for e in kept[-MAX_EVENTS:]])
+        self.snap.add("events", kept[-MAX_EVENTS:])
 
     def _collect_logs(self, namespace: str, clusters: list[dict[str, Any]], pods: list[dict[str, Any]],
                       submitters: list[dict[str, Any]] = ()) -> None:
@@ -617,7 +617,7 @@ class Collector:
                     return
                 continue  # e.g. no previous container, or not started yet
             text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
-            self.snap.logs.append(LogTail(namespace, name, container, previous, redact_text(text)))
+            self.snap.logs.append(LogTail(namespace, name, container, previous, text))
 
     # low level ----------------------------------------------------------------------------------
 
