@@ -31,9 +31,11 @@ what is printed or bundled, which is a small part of what is read.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from kubectl_ray.debug.snapshot import PLURALS, LogTail, Snapshot, TargetRef
 from kubectl_ray.errors import ExitCode, KubectlRayError
@@ -248,6 +250,29 @@ def _slim(resource: str, obj: dict[str, Any]) -> dict[str, Any]:
 
 # --- the collector -------------------------------------------------------------------------------
 
+DECODING_GC_THRESHOLD = 200_000  # allocations between young collections while pages are decoded
+
+
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Fewer garbage collections while list pages are decoded.
+
+    Decoded JSON is trees of dicts and lists: no cycles for the collector to find, yet every 700
+    allocations CPython walks the young objects, and the survivors are walked again and again as they
+    age (measured: ~7% of `debug` on 1000 pods). What is alive before collection starts (modules,
+    click, the client) is frozen out of every collection; the young threshold is raised meanwhile and
+    restored after, so nothing changes for what runs next.
+    """
+    gc.freeze()
+    before = gc.get_threshold()
+    gc.set_threshold(DECODING_GC_THRESHOLD, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
 class CountingClient:
     """A KubeClient that counts the requests made through it (each page of a list is one)."""
 
@@ -300,6 +325,10 @@ class Collector:
 
     def collect_target(self, kind: str, name: str, namespace: str) -> Snapshot:
         """Everything about one RayCluster/RayJob/RayService (kind as in KINDS values)."""
+        with quiet_gc():
+            return self._collect_target(kind, name, namespace)
+
+    def _collect_target(self, kind: str, name: str, namespace: str) -> Snapshot:
         snap = self._start(namespace, all_namespaces=False)
         target = TargetRef(kind, namespace, name)
         snap.targets = [target]
@@ -337,6 +366,10 @@ class Collector:
 
     def collect_scan(self, namespace: str | None) -> Snapshot:
         """Every RayCluster/RayJob/RayService in a namespace (None: all namespaces)."""
+        with quiet_gc():
+            return self._collect_scan(namespace)
+
+    def _collect_scan(self, namespace: str | None) -> Snapshot:
         snap = self._start(namespace, all_namespaces=namespace is None)
         objects: dict[str, list[dict[str, Any]]] = {}
         for kind, res in RESOURCES.items():

@@ -272,6 +272,7 @@ def path_names_secret(path: str) -> bool:
     return bool(last) and sensitive_field(last.group(1).lstrip("-"))
 
 
+_ARGV_SECRETS: dict[tuple[str, ...], tuple[str, ...]] = {}
 _MYSQL_TOOLS = frozenset(("mysql", "mysqldump", "mysqladmin", "mariadb"))
 _BARE_FLAG = re.compile(r"^--?[A-Za-z][\w.-]*$")
 
@@ -343,10 +344,26 @@ class Redactor:
         for key in ("containers", "initContainers"):
             containers = spec.get(key) if isinstance(spec, dict) else None
             for c in containers if isinstance(containers, list) else ():
-                if isinstance(c, dict):
-                    for part in ("env", "args", "command"):
-                        if isinstance(c.get(part), list):
-                            self.value(c[part], part, _learn_only=True)
+                if not isinstance(c, dict):
+                    continue
+                env = c.get("env")
+                for entry in env if isinstance(env, list) else ():
+                    if isinstance(entry, dict) and "value" in entry and sensitive(str(entry.get("name", ""))):
+                        self.learn(entry["value"])
+                for part in ("args", "command"):
+                    items = c.get(part)
+                    if isinstance(items, list) and all(isinstance(v, str) for v in items):
+                        self._learn_argv(tuple(items))
+
+    def _learn_argv(self, items: tuple[str, ...]) -> None:
+        """Pods of a group share their command lines: each distinct one is read once."""
+        found = _ARGV_SECRETS.get(items)
+        if found is None:
+            probe = Redactor()
+            probe._argv(list(items), True)
+            found = _ARGV_SECRETS[items] = tuple(probe._known)
+        for value in found:
+            self.learn(value)
 
     def field(self, path: str, value: str) -> str:
         """A field's value shown next to its path: redacted whole when the path names a secret
