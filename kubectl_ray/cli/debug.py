@@ -77,9 +77,8 @@ def debug(env: CommandEnv, target: str | None, all_namespaces: bool, output: str
     except Exception as exc:  # noqa: BLE001 - a bug must not look like "errors found" (exit 1)
         from kubectl_ray.debug.redact import redact_text
 
-        _print_traceback(exc)
         raise _NotRun(f"error: the diagnosis stopped: unexpected {type(exc).__name__}: {redact_text(str(exc))} "
-                      "(run with --debug for a traceback; please report it)") from None
+                      "(run with --debug for a traceback; please report it)") from exc
 
 
 def _run(env: CommandEnv, options: dict[str, Any], *, output: str | None, address: str | None,
@@ -153,19 +152,6 @@ def _redacted(exc: KubectlRayError) -> KubectlRayError:
     line = exc.render()
     clean = redact_text(line)
     return exc if clean == line else _NotRun(clean, exit_code=exc.exit_code)
-
-
-def _print_traceback(exc: BaseException) -> None:
-    """`--debug`: the traceback, redacted like everything else (exception text can quote a secret)."""
-    from kubectl_ray import cli as package
-
-    if not package.DEBUG:
-        return
-    import traceback
-
-    from kubectl_ray.debug.redact import redact_text
-
-    sys.stderr.write(redact_text("".join(traceback.format_exception(exc))))
 
 
 def _validate(target: str | None, all_namespaces: bool, output: str | None, logs: bool, deep: bool,
