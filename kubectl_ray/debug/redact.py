@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from typing import Any, Iterable
+from typing import Any
 
 REDACTED = "<redacted>"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -475,6 +475,3 @@ def redact(value: Any, key: str = "") -> Any:
     """A redacted copy of an object (dicts, lists, strings)."""
     return Redactor().value(value, key)
 
-
-def redact_all(texts: Iterable[str]) -> list[str]:
-    return [redact_text(t) for t in texts]
