@@ -115,7 +115,7 @@ _AUTH_HEADER = re.compile(rf"(?i)(\b(?:proxy-)?authorization{_Q}?\s*[:=]\s*)"
 _SCHEME_CRED = re.compile(
     r"(?i)(\b(?:basic|bearer|negotiate|ntlm|token)\s+)(?!<redacted>)([A-Za-z0-9._~+/-]{8,}=*)"
     r"|(\b(?:digest|aws4-hmac-sha256|sharedkey)\s+)(?!<redacted>)([^\r\n]+)")
-_URL_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)([^/\s:@'\"<>]*)(?::([^\s/'\"<>]*))?@(?=[^\s@])")
+_URL_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{0,30}://)([^/\s:@'\"<>]*)(?::([^\s/'\"<>]*))?@(?=[^\s@])")
 _TOKEN_FORMATS = re.compile(
     r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"           # JWT
     r"|\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"  # AWS access key id

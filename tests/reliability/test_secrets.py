@@ -240,3 +240,19 @@ def test_unexpected_errors_and_debug_tracebacks_carry_no_secret(emulator: Emulat
             assert result.exit_code == 3, result
             assert "unexpected RuntimeError" in result.stderr and secret not in result.stderr, result.stderr
             assert ("Traceback" in result.stderr) == bool(extra)
+
+
+HOSTILE_UNITS = ["eyJabcd.", "a.token.", "password ", "--token ", "a://", "token=a=", "aws A1b/", "mysql -p",
+                 "-----BEGIN PRIVATE KEY-----", "token: ", '"password": "', "a@", "Bearer ", "Authorization: ", "redis-cli -a ",
+                 "-u a:", "ghp_", "sk-", "x" * 300 + "token", "https://a:b", "basic basic ", "auth-", "_key=", "AKIA", "xoxb-"]
+
+
+@pytest.mark.timeout(120)  # linear: ~0.2 s per text here; a pattern that backtracks quadratically takes hours
+def test_redaction_stays_linear_on_hostile_text(tally) -> None:
+    """Log tails and messages are attacker-controlled text: 256 KiB of each repeated unit, every pattern run."""
+    from kubectl_ray.debug.redact import redact_text
+
+    for unit in HOSTILE_UNITS:
+        with tally.case("secrets"):
+            text = unit * ((256 * 1024) // len(unit))
+            assert len(redact_text(text)) > 0
