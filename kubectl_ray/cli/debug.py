@@ -88,7 +88,9 @@ def _run(env: CommandEnv, options: dict[str, Any], *, output: str | None, addres
     if options["deep"]:
         from kubectl_ray.debug.deep import collect_deep
 
-        collect_deep(env, snap, address=address, note=lambda m: click.echo(m, err=True))
+        from kubectl_ray.debug.redact import redact_text
+
+        collect_deep(env, snap, address=address, note=lambda m: click.echo(redact_text(m), err=True))
     from kubectl_ray.debug import report
     from kubectl_ray.debug.engine import diagnose, diagnose_all
 
