@@ -108,10 +108,7 @@ class _Files:
 
 def bundle_files(snap: Snapshot, report: dict[str, Any] | None = None) -> dict[str, bytes]:
     """Every file of the bundle (path -> content), redacted, in a stable order."""
-    known = Redactor()
-    known.learn_objects(snap.objects)
-    known.learn_from(snap.deep)
-    out = _Files(known)
+    out = _Files(Redactor.knowing(snap))
     order: dict[str, list[str]] = {}
     for resource in sorted(snap.objects):
         if resource in ("secrets", "events"):

@@ -288,6 +288,14 @@ class Redactor:
         self._known: dict[str, None] = {}  # insertion-ordered set
         self._known_re: re.Pattern | None = None
 
+    @classmethod
+    def knowing(cls, snap: Any) -> "Redactor":
+        """A Redactor that knows the secrets a Snapshot holds by key (its objects and dashboard answers)."""
+        r = cls()
+        r.learn_objects(snap.objects)
+        r.learn_from(snap.deep)
+        return r
+
     def adopt(self, other: "Redactor") -> None:
         """Know what another Redactor learned (the counts stay separate)."""
         for value in other._known:

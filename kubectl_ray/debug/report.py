@@ -90,17 +90,9 @@ def operator_info(snap: Snapshot, namespace: str) -> dict[str, Any] | None:
 
 # --- redaction ------------------------------------------------------------------------------------
 
-def snapshot_redactor(snap: Snapshot) -> Redactor:
-    """A Redactor that knows the secrets the snapshot holds by key, to remove them wherever quoted."""
-    r = Redactor()
-    r.learn_objects(snap.objects)
-    r.learn_from(snap.deep)
-    return r
-
-
 def redacted(snap: Snapshot, diagnoses: list[Diagnosis], r: Redactor | None = None) -> list[Diagnosis]:
     """The diagnoses as they may be shown: every text of every finding, reason and rule error redacted."""
-    r = r or snapshot_redactor(snap)
+    r = r or Redactor.knowing(snap)
     return [replace(d, findings=[_redact_finding(f, r) for f in d.findings],
                     not_checked=[replace(nc, reason=r.text(nc.reason), title=r.text(nc.title)) for nc in d.not_checked],
                     crashed=[(rule_id, r.text(error)) for rule_id, error in d.crashed]) for d in diagnoses]
@@ -123,7 +115,7 @@ def to_document(snap: Snapshot, diagnoses: list[Diagnosis], *, single: bool, bun
     """The `-o json` document, redacted."""
     from kubectl_ray import __version__
 
-    r = snapshot_redactor(snap)
+    r = Redactor.knowing(snap)
     diagnoses = redacted(snap, diagnoses, r)
     meta = snap.meta
     source: dict[str, Any] = {"type": "bundle" if bundle else meta.get("source", "cluster"),
@@ -168,7 +160,7 @@ class Style:
 
 def write_human(out: IO[str], snap: Snapshot, d: Diagnosis, *, color: bool = False, bundle: str | None = None) -> None:
     style = Style(color)
-    r = snapshot_redactor(snap)
+    r = Redactor.knowing(snap)
     d = redacted(snap, [d], r)[0]
     lines: list[str] = []
     t = d.target
