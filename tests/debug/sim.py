@@ -8,7 +8,7 @@ satisfy the templates' nodeSelectors. Defaults from the CRD schemas are applied 
 would (../shared/crds/README.md).
 
 `Sim.snapshot(...)` turns those objects into a Snapshot exactly as the collector would store them
-(slimmed and redacted), so the same objects can also be loaded into the API emulator.
+(slimmed; redaction happens only on output), so the same objects can also be loaded into the API emulator.
 """
 
 from __future__ import annotations
