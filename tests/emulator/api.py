@@ -223,6 +223,10 @@ def _prepare_for_create(res: ResourceInfo, obj: dict[str, Any]) -> None:
     meta["generation"] = 1
     if res.plural == "secrets":
         _secret_string_data(obj)
+    elif res.plural == "pods":
+        default_pod_spec(obj.setdefault("spec", {}))
+    elif res.plural == "services":
+        _default_service(obj)
     if "status" not in res.subresources:
         return
     if res.plural == "pods":
@@ -231,6 +235,52 @@ def _prepare_for_create(res: ResourceInfo, obj: dict[str, Any]) -> None:
         obj["status"] = {"loadBalancer": {}}
     elif res.group == "ray.io" or res.plural in _GENERATION_BUILTINS:
         obj.pop("status", None)
+
+
+def default_pod_spec(spec: dict[str, Any]) -> None:
+    """The defaults kube-apiserver gives a pod (pkg/apis/core/v1/defaults.go and the default admission plugins)."""
+    for key, value in (("restartPolicy", "Always"), ("terminationGracePeriodSeconds", 30), ("dnsPolicy", "ClusterFirst"),
+                       ("securityContext", {}), ("schedulerName", "default-scheduler"), ("priority", 0),
+                       ("enableServiceLinks", True), ("preemptionPolicy", "PreemptLowerPriority"),
+                       ("serviceAccountName", "default")):
+        spec.setdefault(key, value)
+    spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    tolerations = spec.setdefault("tolerations", [])
+    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        if not any(t.get("key") == key for t in tolerations):
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        image = str(container.get("image") or "")
+        tag = image.rsplit("/", 1)[-1]
+        latest = "@" not in image and (":" not in tag or tag.endswith(":latest"))
+        container.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
+        container.setdefault("terminationMessagePath", "/dev/termination-log")
+        container.setdefault("terminationMessagePolicy", "File")
+        container.setdefault("resources", {})
+        for port in container.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+
+
+def _default_service(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    for port in spec.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port.get("port"))
+    import uuid
+
+    digest = uuid.uuid4().int
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        for i, port in enumerate(spec.get("ports") or []):
+            port.setdefault("nodePort", 30000 + (digest + i * 7919) % 2768)
+    if spec["type"] != "ExternalName":
+        if not spec.get("clusterIP"):
+            spec["clusterIP"] = f"10.96.{digest % 250 + 1}.{(digest >> 8) % 250 + 2}"
+        spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
 
 
 def _secret_string_data(obj: dict[str, Any]) -> None:
@@ -393,6 +443,8 @@ def delete(emu: Emulator, res: ResourceInfo, namespace: str | None, name: str, *
             finalizers.append("foregroundDeletion")
         if finalizers or graceful is not None:
             updated = copy.deepcopy(current)
+            if updated["metadata"].get("generation"):  # rest.BeforeDelete: controllers must notice
+                updated["metadata"]["generation"] = int(updated["metadata"]["generation"]) + 1
             updated["metadata"]["deletionTimestamp"] = now_rfc3339() if graceful is None else graceful[0]
             updated["metadata"]["deletionGracePeriodSeconds"] = 0 if graceful is None else graceful[1]
             if finalizers:
