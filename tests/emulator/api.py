@@ -210,6 +210,8 @@ def create(emu: Emulator, res: ResourceInfo, body: Any, namespace: str | None, *
                            details={"name": meta["name"], "group": res.group, "kind": res.plural})
         meta["uid"] = _uid()
         meta["creationTimestamp"] = now_rfc3339()
+        if res.plural == "jobs":
+            _default_job(obj)
         meta.pop("resourceVersion", None)
         meta.pop("deletionTimestamp", None)
         if dry_run:
@@ -259,6 +261,22 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
         container.setdefault("resources", {})
         for port in container.get("ports") or []:
             port.setdefault("protocol", "TCP")
+
+
+def _default_job(job: dict[str, Any]) -> None:
+    """batch/v1 Job defaults: the generated selector on the controller uid, labels on the template."""
+    spec = job.setdefault("spec", {})
+    uid, name = job["metadata"]["uid"], job["metadata"]["name"]
+    labels = {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
+              "controller-uid": uid, "job-name": name}
+    if not spec.get("manualSelector"):
+        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+        template_meta = spec.setdefault("template", {}).setdefault("metadata", {})
+        template_meta["labels"] = {**(template_meta.get("labels") or {}), **labels}
+    for key, value in (("parallelism", 1), ("completions", 1), ("backoffLimit", 6), ("completionMode", "NonIndexed"),
+                       ("suspend", False), ("podReplacementPolicy", "TerminatingOrFailed"), ("manualSelector", False)):
+        spec.setdefault(key, value)
+    default_pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
 
 
 def _default_service(obj: dict[str, Any]) -> None:

@@ -74,13 +74,19 @@ class CRDSet:
     def __init__(self, version: str, documents: dict[str, dict[str, Any]]) -> None:
         self.version = version
         self._documents = documents
+        self._stored: list[dict[str, Any]] | None = None
         self.kinds: dict[str, CRDKind] = {kind: _kind_of(doc) for kind, doc in documents.items()}
 
     def kind(self, kind: str) -> CRDKind | None:
         return self.kinds.get(kind)
 
     def documents(self) -> list[dict[str, Any]]:
-        """The CRD objects as `kubectl apply` of KubeRay's manifests stores them (with status)."""
+        """The CRD objects as `kubectl apply` of KubeRay's manifests stores them (with status); shared, read-only."""
+        if self._stored is None:
+            self._stored = self._build_documents()
+        return self._stored
+
+    def _build_documents(self) -> list[dict[str, Any]]:
         out = []
         for doc in self._documents.values():
             crd = copy.deepcopy(doc)

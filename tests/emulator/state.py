@@ -194,15 +194,16 @@ class Emulator:
         with self.lock:
             return "".join(self.rng.choice(NAME_ALPHABET) for _ in range(n))
 
-    def add(self, obj: dict[str, Any], *, notify: bool = True, raw: bool = False,
-            validate: bool = False) -> dict[str, Any]:
+    def add(self, obj: dict[str, Any], *, notify: bool = True, raw: bool = False, validate: bool = False,
+            share: bool = False) -> dict[str, Any]:
         """Store an object as if it had been created (fills uid, resourceVersion, timestamps).
 
         Ray kinds are pruned and defaulted by their CRD schema first, as the API server does when it
         decodes them (raw=True stores them exactly as given, e.g. hostile objects). validate=True
-        raises InvalidObject where a create through the API would be answered 422.
+        raises InvalidObject where a create through the API would be answered 422. share=True stores
+        obj's content without copying it (the caller never changes it again; big CRDs).
         """
-        obj = copy.deepcopy(obj)
+        obj = {**obj, "metadata": dict(obj.get("metadata") or {})} if share else copy.deepcopy(obj)
         res = self.resource(obj.get("apiVersion", ""), obj.get("kind", ""))
         if not raw:
             from tests.emulator.api import coerce, validation_causes
@@ -229,7 +230,7 @@ class Emulator:
         if notify:
             self.notify(res, "MODIFIED" if old is not None else "ADDED", obj)
             self._observe("MODIFIED" if old is not None else "ADDED", res, obj, old, api=False)
-        return copy.deepcopy(obj)
+        return obj if share else copy.deepcopy(obj)
 
     def add_all(self, objs: Iterable[dict[str, Any]], *, raw: bool = False) -> None:
         for obj in objs:

@@ -45,8 +45,13 @@ class PodFault:
     namespace: str | None = None
     container: str | None = None  # default: the Ray container (index 0)
     message: str = ""
+    times: int | None = None  # how many pods it hits (None: every matching pod; Evicted: 1 unless given)
+    hit: set[str] = field(default_factory=set)  # uids of the pods it hit
 
     def matches(self, pod: Obj) -> bool:
+        uid = b.meta(pod).get("uid", "")
+        if self.times is not None and uid not in self.hit and len(self.hit) >= self.times:
+            return False
         labels = b.meta(pod).get("labels") or {}
         checks = ((self.cluster, labels.get("ray.io/cluster")), (self.group, labels.get("ray.io/group")),
                   (self.node_type, labels.get("ray.io/node-type")), (self.pod, b.name_of(pod)),
@@ -148,9 +153,11 @@ class Kubelet:
         cpu = max(Quantity(parse_quantity("16").value), needs.get("cpu", Quantity(parse_quantity("0").value)))
         memory = max(parse_quantity("64Gi"), needs.get("memory", parse_quantity("0")))
         selector = b.spec(pod).get("nodeSelector") or {}
-        name = "node-" + hashlib.sha1(repr(sorted(selector.items()) + sorted(extra)).encode()).hexdigest()[:6]
-        while self.emu.peek("nodes", None, name) is not None:
-            name += "x"
+        pool = "pool-" + hashlib.sha1(repr(sorted(selector.items()) + sorted(extra)).encode()).hexdigest()[:6]
+        index = 1
+        while self.emu.peek("nodes", None, f"{pool}-{index}") is not None:
+            index += 1
+        name = f"{pool}-{index}"
         self.add_node(name, cpu=str(cpu), memory=str(memory), extra=extra, labels=dict(selector))
         return name
 
@@ -266,7 +273,7 @@ class Kubelet:
                 return True
             if status.get("phase") in ("Succeeded", "Failed"):
                 continue
-            if not pod_ready(pod) or self._fault(pod, FAULT_KINDS):
+            if not pod_ready(pod) or self._fault(pod, FAULT_KINDS, record=False):
                 return True
         return any(not _job_finished(job) for job in self.emu.view("jobs"))
 
@@ -455,6 +462,8 @@ class Kubelet:
     def _pull_fault(self, pod: Obj, container: Obj, st: Obj) -> bool | None:
         """None: no pull fault here; else whether the container's pull state changed."""
         fault = self._fault(pod, ("ErrImagePull", "ImagePullBackOff"), container)
+        if fault is None and container.get("image") in self.player.unpullable_images:
+            fault = PodFault("ErrImagePull")
         if fault is None or (st.get("state") or {}).get("running") or (st.get("state") or {}).get("terminated"):
             return None
         image = container.get("image", "")
@@ -489,6 +498,7 @@ class Kubelet:
         st.update(state={"running": {"startedAt": now()}}, started=True, ready=False,
                   containerID="containerd://" + hashlib.sha256(f"{b.meta(pod).get('uid')}/{name}".encode()).hexdigest(),
                   imageID=_image_id(container.get("image", "")))
+        self.player.container_started(dict(pod, status={"podIP": (pod.get("status") or {}).get("podIP", "")}), container)
         if node_events:
             host = b.spec(pod).get("nodeName", "")
             is_init = any(c.get("name") == name for c in b.spec(pod).get("initContainers") or [])
@@ -604,7 +614,8 @@ class Kubelet:
                  and (b.meta(p).get("labels") or {}).get("ray.io/node-type") == "head"]
         return any(pod_ready(p) for p in heads)
 
-    def _fault(self, pod: Obj, kinds: tuple[str, ...], container: Obj | None = None) -> PodFault | None:
+    def _fault(self, pod: Obj, kinds: tuple[str, ...], container: Obj | None = None,
+               record: bool = True) -> PodFault | None:
         for fault in self.state.faults:
             if fault.kind not in kinds or not fault.matches(pod):
                 continue
@@ -612,6 +623,8 @@ class Kubelet:
                 target = fault.container or b.spec(pod)["containers"][0]["name"]
                 if container.get("name") != target:
                     continue
+            if record:
+                fault.hit.add(b.meta(pod).get("uid", ""))
             return fault
         return None
 

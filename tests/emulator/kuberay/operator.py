@@ -1056,6 +1056,9 @@ class Operator:
         pending = self.emu.get("rayclusters", ns, pending_name) if pending_name else None
         if pending_name and pending is None:
             pending = self.create_service_cluster(service, pending_name)
+        for cluster, is_active in ((active, True), (pending, False)):
+            if cluster is not None and self.should_update_cluster(service, status, cluster, is_active):
+                self.update_service_cluster(service, cluster, "active" if is_active else "pending")
         pending_ready = active_ready = False
         pending_apps: Obj | None = None
         active_apps: Obj | None = None
@@ -1109,6 +1112,55 @@ class Operator:
                     self.event(service, "Normal", "DeletedRayCluster", f"Deleted the RayCluster {b.ns_of(cluster)}/"
                                f"{b.name_of(cluster)}", "rayservice-controller", "Delete")
         return to_clean
+
+    @staticmethod
+    def _hash_matches(service: Obj, cluster: Obj, partial: bool) -> bool:
+        """isClusterSpecHashEqual: partial compares only the cluster's first (existing) worker groups."""
+        annotations = b.meta(cluster).get("annotations") or {}
+        goal = copy.deepcopy(b.spec(service).get("rayClusterConfig") or {})
+        goal.pop("suspend", None)
+        if partial:
+            try:
+                count = int(annotations.get("ray.io/num-worker-groups", ""))
+            except ValueError:
+                return True
+            groups = goal.get("workerGroupSpecs") or []
+            if len(groups) < count:
+                return False
+            goal["workerGroupSpecs"] = groups[:count]
+        return annotations.get("ray.io/hash-without-replicas-and-workers-to-delete") == b.spec_hash(goal)
+
+    def should_update_cluster(self, service: Obj, status: Obj, cluster: Obj, is_active: bool) -> bool:
+        if is_active:
+            if condition_true(status.get("conditions") or [], "UpgradeInProgress"):
+                return False
+            if (b.meta(cluster).get("annotations") or {}).get("ray.io/kuberay-version") != self.player.kuberay_version:
+                return True
+        return not self._hash_matches(service, cluster, False) and self._hash_matches(service, cluster, True)
+
+    def should_prepare_cluster(self, service: Obj, active: Obj | None, pending: Obj | None) -> bool:
+        """shouldPrepareNewCluster: first cluster, or a spec change that an in-place update cannot take."""
+        if active is None and pending is None:
+            return True
+        cluster = pending if pending is not None else active
+        assert cluster is not None
+        if self._hash_matches(service, cluster, False) or self._hash_matches(service, cluster, True):
+            return False
+        strategy = ((b.spec(service).get("upgradeStrategy") or {}).get("type"))
+        if strategy is not None:
+            return strategy != "None"
+        return self.player.operator_env.get("ENABLE_ZERO_DOWNTIME", "true").lower() != "false"
+
+    def update_service_cluster(self, service: Obj, cluster: Obj, which: str) -> None:
+        """modifyRayCluster: the cluster takes the RayService's cluster spec (and hash annotations)."""
+        goal = b.rayservice_cluster(service, b.name_of(cluster))
+        updated = copy.deepcopy(cluster)
+        updated["spec"] = goal["spec"]
+        updated["metadata"]["annotations"] = goal["metadata"]["annotations"]
+        updated["metadata"]["labels"] = goal["metadata"]["labels"]
+        if self.update("rayclusters", updated):
+            self.event(service, "Normal", "UpdatedRayCluster", f"Updated the {which} RayCluster {b.ns_of(cluster)}/"
+                       f"{b.name_of(cluster)}", "rayservice-controller", "Update")
 
     def create_service_cluster(self, service: Obj, name: str) -> Obj | None:
         cluster = b.rayservice_cluster(service, name)
@@ -1197,9 +1249,10 @@ class Operator:
             points_to = b.spec(head_svc).get("selector", {}).get("ray.io/cluster")
             if active_status.get("rayClusterName") != points_to and pending_status.get("rayClusterName") == points_to:
                 active_status, pending_status = pending_status, {}
-        if active is None and pending is None and not pending_status.get("rayClusterName"):
+        if not pending_status.get("rayClusterName") and self.should_prepare_cluster(service, active, pending):
             pending_status = {"rayClusterName": f"{b.name_of(service)}-{self.player.cluster_suffix(b.name_of(service))}"}
-        serve_name = f"{b.name_of(service)}-serve-svc"
+        serve_name = ((b.spec(service).get("serveService") or {}).get("metadata") or {}).get("name") or \
+            f"{b.name_of(service)}-serve-svc"
         endpoints = set()
         for slice_obj in self.emu.view("endpointslices", b.ns_of(service)):
             if (b.meta(slice_obj).get("labels") or {}).get("kubernetes.io/service-name") != serve_name:

@@ -41,6 +41,7 @@ OWNED = {"pods": ("rayclusters",), "secrets": ("rayclusters",), "persistentvolum
          "services": ("rayclusters", "rayjobs", "rayservices"), "rayclusters": ("rayjobs", "rayservices"),
          "jobs": ("rayjobs",)}
 MAX_ROUNDS = 400
+SETTLE_HORIZON = 5.0  # settle() runs requeues due within this many seconds (KubeRay's are 2-3 s) at once
 
 
 class Player:
@@ -48,7 +49,8 @@ class Player:
                  ray: Any = None, ray_dashboard: str | None = None, gates: tuple[str, ...] | list[str] = (),
                  operator_env: dict[str, str] | None = None, watch_namespaces: tuple[str, ...] = (),
                  nodes: int = 3, autoprovision: bool = True, cluster_suffix: Callable[[str], str] | None = None,
-                 kuberay_version: str = b.KUBERAY_VERSION, install: bool = True, resync: float = 30.0) -> None:
+                 kuberay_version: str = b.KUBERAY_VERSION, install: bool = True, resync: float = 30.0,
+                 log_dir: str | None = None) -> None:
         if mode not in ("background", "instant"):
             raise ValueError(f"mode must be background or instant, not {mode!r}")
         self.emu = emu
@@ -69,7 +71,8 @@ class Player:
         self.operator_paused = False
         self.kubelet_paused = False
         self.tokens: dict[str, str] = {}  # cluster key -> auth token (token-auth clusters)
-        self.log_dirs: dict[str, str] = {}  # cluster name (or "*") -> local dir served as /tmp/ray/session_latest/logs
+        self.log_dir = log_dir  # a local folder every Ray pod serves as /tmp/ray/session_latest/logs
+        self.unpullable_images: set[str] = set()  # images the registry does not have (ErrImagePull)
         self._queue: set[Key] = set()
         self._timers: dict[Key, float] = {}
         self._cond = threading.Condition()
@@ -77,6 +80,8 @@ class Player:
         self._stopping = False
         self._local = threading.local()
         self.rounds = 0
+        self.writes = 0  # changes seen (Events left out): a round that makes none is quiet
+        self.errors: list[BaseException] = []  # exceptions of reconciles run inside a write (instant mode)
         emu.kubelet_active = True
         if install:
             self.install(nodes)
@@ -93,7 +98,7 @@ class Player:
             try:
                 for crd in crd_set(self.emu.crd_version).documents():
                     if self.emu.peek("customresourcedefinitions", None, b.name_of(crd)) is None:
-                        self.emu.add(crd)
+                        self.emu.add(crd, share=True)
             except CRDsMissing:
                 pass
             if self.emu.peek("deployments", "kuberay-system", "kuberay-operator") is None:
@@ -140,6 +145,8 @@ class Player:
         """Make matching pods fail the way kubelet/scheduler report it (kinds: see kubelet.FAULT_KINDS)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}: one of {', '.join(FAULT_KINDS)}")
+        if kind == "Evicted":
+            match.setdefault("times", 1)  # an eviction hits a pod; its replacement runs
         fault = PodFault(kind, **match)
         with self.emu.lock:
             self.kubelet.state.faults.append(fault)
@@ -210,10 +217,18 @@ class Player:
             self._cond.notify_all()
 
     def _on_change(self, event: str, res: ResourceInfo, obj: Obj, old: Obj | None, api: bool) -> None:
+        if res.plural != "events":  # Events record what happened; they wake no controller
+            self.writes += 1
         for key in self._keys_for(res, obj, old):
             self.enqueue(key)
         if self.mode == "instant" and api and not getattr(self._local, "busy", False):
-            self.settle(resync=False)
+            try:
+                self.settle(resync=False)
+            except Exception as exc:  # noqa: BLE001 - the write itself succeeded; a player bug must not fail it
+                import traceback
+
+                self.errors.append(exc)
+                traceback.print_exception(exc)
 
     def _keys_for(self, res: ResourceInfo, obj: Obj, old: Obj | None) -> list[Key]:
         """Which reconciles a change wakes: each controller's For (with its predicates) and Owns."""
@@ -246,18 +261,18 @@ class Player:
         try:
             written = 0
             for _ in range(max_rounds):
-                if not self._round(kubelet=True):
+                if not self._round(kubelet=True, horizon=SETTLE_HORIZON):
                     return written
                 written += 1
             raise RuntimeError(f"the KubeRay player did not settle within {max_rounds} rounds")
         finally:
             self._local.busy = busy
 
-    def _round(self, kubelet: bool) -> bool:
-        """Process the queue (and due timers), then one kubelet step; True when anything was written."""
+    def _round(self, kubelet: bool, horizon: float = 0.0) -> bool:
+        """Process the queue (and timers due within horizon), then one kubelet step; True when anything was written."""
         with self.emu.lock:
-            before = self.emu.resource_version
-            self._reconcile_queue()
+            before = self.writes
+            self._reconcile_queue(horizon)
             ray_moved = False
             if kubelet and not self.kubelet_paused:
                 self.kubelet.step()
@@ -266,16 +281,16 @@ class Player:
                 if ray_moved:  # the operator polls Ray: look at the RayJobs again
                     for job in self.emu.view("rayjobs"):
                         self.enqueue(("rayjobs", b.ns_of(job), b.name_of(job)))
-                self._reconcile_queue()
+                self._reconcile_queue(horizon)
             self.rounds += 1
-            return self.emu.resource_version != before or bool(self._queue) or ray_moved
+            return self.writes != before or bool(self._queue) or ray_moved
 
-    def _reconcile_queue(self) -> None:
+    def _reconcile_queue(self, horizon: float = 0.0) -> None:
         if self.operator_paused:
             return
-        for _ in range(50):
+        for round_ in range(50):
             with self._cond:
-                now = self.clock()
+                now = self.clock() + (horizon if round_ == 0 else 0.0)
                 due = {k for k, when in self._timers.items() if when <= now}
                 for key in due:
                     del self._timers[key]
@@ -338,6 +353,20 @@ class Player:
 
     # --- what containers do ---------------------------------------------------------------------------------
 
+    def container_started(self, pod: Obj, container: Obj) -> None:
+        """A Ray container's stdout, and its Ray log folder (for kubectl logs and kubectl ray log)."""
+        labels = b.meta(pod).get("labels") or {}
+        if labels.get("ray.io/is-ray-node") != "yes":
+            return
+        key = (b.ns_of(pod), b.name_of(pod), container["name"])
+        if container is b.spec(pod)["containers"][0] or container.get("name") == b.spec(pod)["containers"][0].get("name"):
+            self.emu.pod_logs[key] = ray_start_log(pod, labels.get("ray.io/node-type") == "head", self.now_text())
+        elif container.get("name") == b.AUTOSCALER:
+            self.emu.pod_logs[key] = (f"{self.now_text()} INFO monitor.py -- Starting autoscaler for cluster "
+                                      f"{labels.get('ray.io/cluster', '')}\n")
+        if self.log_dir:
+            self.emu.pod_files[(b.ns_of(pod), b.name_of(pod))] = {"/tmp/ray/session_latest/logs": self.log_dir}
+
     def run_submitter(self, pod: Obj, container: Obj) -> int | None:
         """A submitter container's exit code once its Ray job ended (None: still running).
 
@@ -345,9 +374,12 @@ class Player:
         the container's log becomes the job's log."""
         env = {e.get("name"): e.get("value") for e in container.get("env") or []}
         job_id = env.get("RAY_JOB_SUBMISSION_ID")
-        owner = (b.meta(pod).get("labels") or {}).get("ray.io/originated-from-cr-name") or \
-            (b.meta(pod).get("labels") or {}).get("ray.io/cluster", "")
-        rayjob = self.emu.peek("rayjobs", b.ns_of(pod), owner)
+        labels = b.meta(pod).get("labels") or {}
+        owner = labels.get("ray.io/originated-from-cr-name")
+        if owner is None and labels.get("ray.io/cluster"):  # the sidecar: the head pod of the RayJob's cluster
+            cluster = self.emu.peek("rayclusters", b.ns_of(pod), labels["ray.io/cluster"]) or {}
+            owner = (b.meta(cluster).get("labels") or {}).get("ray.io/originated-from-cr-name")
+        rayjob = self.emu.peek("rayjobs", b.ns_of(pod), owner or "")
         if not job_id or rayjob is None:
             return 0  # not a RayJob submitter (a cleanup Job, ...): done at once
         cluster_key = f"{b.ns_of(pod)}/{(rayjob.get('status') or {}).get('rayClusterName', '')}"
@@ -363,6 +395,23 @@ class Player:
             f"{self.ray.logs(cluster_key, job_id)}" \
             f"Job '{job_id}' {str(info.get('status')).lower()}\n"
         return 0
+
+
+def ray_start_log(pod: Obj, head: bool, when: str) -> str:
+    """What `ray start --block` prints, roughly, on a head or worker."""
+    stamp = when.replace("T", " ").rstrip("Z") + ",000"
+    ip = (pod.get("status") or {}).get("podIP", "")
+    lines = [f"{stamp}\tINFO usage_lib.py:473 -- Usage stats collection is disabled.",
+             f"{stamp}\tINFO scripts.py:{'865' if head else '1131'} -- Local node IP: {ip}",
+             f"{stamp}\tSUCC scripts.py:902 -- --------------------",
+             f"{stamp}\tSUCC scripts.py:903 -- Ray runtime started.",
+             f"{stamp}\tSUCC scripts.py:904 -- --------------------"]
+    if head:
+        lines += [f"{stamp}\tINFO scripts.py:906 -- Next steps",
+                  f"{stamp}\tINFO scripts.py:909 -- To add another node to this Ray cluster, run",
+                  f"{stamp}\tINFO scripts.py:990 -- --block"]
+    lines.append(f"{stamp}\tINFO scripts.py:1011 -- This command will now block forever until terminated by a signal.")
+    return "\n".join(lines) + "\n"
 
 
 def _generation_or_metadata_changed(obj: Obj, old: Obj | None) -> bool:
