@@ -35,6 +35,11 @@ def error(code: int, message: str, reason: str | None = None, details: dict | No
     return web.json_response(status_body(code, message, reason, details), status=code, headers=headers)
 
 
+def _warning(text: str) -> str:
+    """A Warning header value (RFC 7234 warn-text is a quoted-string), as kube-apiserver writes it."""
+    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _api_error(exc: api.ApiError) -> web.Response:
     return web.json_response(exc.body, status=exc.code)
 
@@ -434,7 +439,7 @@ class EmulatorApp:
             result = call()
         except api.ApiError as exc:
             return _api_error(exc)
-        headers = {"Warning": ", ".join(f'299 - "{w}"' for w in result.warnings)} if result.warnings else None
+        headers = {"Warning": ", ".join(_warning(w) for w in result.warnings)} if result.warnings else None
         return web.json_response(result.obj, status=result.code, headers=headers)
 
     def _create(self, route: Route, rec: RecordedRequest) -> web.Response:

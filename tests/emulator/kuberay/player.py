@@ -139,7 +139,7 @@ class Player:
     def resume(self) -> None:
         self.operator_paused = self.kubelet_paused = False
         self.enqueue_all()
-        self._wake()
+        self._after_control()
 
     def fault(self, kind: str, **match: Any) -> PodFault:
         """Make matching pods fail the way kubelet/scheduler report it (kinds: see kubelet.FAULT_KINDS)."""
@@ -283,7 +283,7 @@ class Player:
                         self.enqueue(("rayjobs", b.ns_of(job), b.name_of(job)))
                 self._reconcile_queue(horizon)
             self.rounds += 1
-            return self.writes != before or bool(self._queue) or ray_moved
+            return self.writes != before or (bool(self._queue) and not self.operator_paused) or ray_moved
 
     def _reconcile_queue(self, horizon: float = 0.0) -> None:
         if self.operator_paused:
