@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import ray_cluster
+from tests.emulator import state
 
 
 def _get(url: str, path: str, **headers: str) -> tuple[int, dict]:
@@ -276,8 +277,9 @@ def test_list_pages_neither_copy_nor_rescan_stored_objects(emulator, monkeypatch
     for i in range(300):
         emu.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i:03d}"}, "data": {"k": "v"}})
     copies = []
-    real = copy.deepcopy
-    monkeypatch.setattr(copy, "deepcopy", lambda obj, *a: copies.append(1) or real(obj, *a))
+    real_copy, real_clone = copy.deepcopy, state.clone
+    monkeypatch.setattr(copy, "deepcopy", lambda obj, *a: copies.append(1) or real_copy(obj, *a))
+    monkeypatch.setattr(state, "clone", lambda obj: copies.append(1) or real_clone(obj))
     names, token = [], ""
     while True:
         code, page, _ = _call(emulator.url, "GET", "/api/v1/namespaces/default/configmaps?limit=50" +
@@ -292,3 +294,18 @@ def test_list_pages_neither_copy_nor_rescan_stored_objects(emulator, monkeypatch
     stored = emu.get("configmaps", "default", "cm-000")
     stored["data"]["k"] = "changed"
     assert emu.get("configmaps", "default", "cm-000")["data"] == {"k": "v"}
+
+
+def test_an_older_crd_version_prunes_what_it_does_not_know():
+    from tests.emulator import Emulator
+    from tests.emulator.api import ApiError
+
+    emu = Emulator(crd_version="v1.4.2")
+    cluster = ray_cluster("old")
+    cluster["spec"]["authOptions"] = {"mode": "token"}  # added to the CRD after v1.4.2
+    with pytest.raises(ApiError) as exc:
+        emu.create("rayclusters", cluster, "default", field_validation="Strict")
+    assert exc.value.body["message"].endswith('strict decoding error: unknown field "spec.authOptions"')
+    stored = emu.create("rayclusters", cluster, "default")  # without Strict: silently pruned (debug's OP-07)
+    assert "authOptions" not in stored["spec"] and "priority" not in stored["spec"]["workerGroupSpecs"][0]
+    assert Emulator().create("rayclusters", cluster, "default")["spec"]["authOptions"] == {"mode": "token"}

@@ -19,7 +19,6 @@ k8s.io/apiserver and k8s.io/apiextensions-apiserver v0.32:
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from typing import Any
 
 from tests.emulator import schema
 from tests.emulator.resources import ResourceInfo
-from tests.emulator.state import Emulator, now_rfc3339
+from tests.emulator.state import Emulator, clone, now_rfc3339
 
 _REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
             409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
@@ -98,7 +97,7 @@ def coerce(emu: Emulator, res: ResourceInfo, obj: dict[str, Any]) -> list[str]:
 
 
 def _decode(emu: Emulator, res: ResourceInfo, body: dict[str, Any], field_validation: str | None) -> tuple[dict, list[str]]:
-    obj = copy.deepcopy(body)
+    obj = clone(body)
     unknown = coerce(emu, res, obj)
     warnings: list[str] = []
     if unknown:
@@ -217,7 +216,7 @@ def create(emu: Emulator, res: ResourceInfo, body: Any, namespace: str | None, *
         if dry_run:
             return Result(obj, 201, warnings)
         stored = emu.commit(res, obj, "ADDED", None)
-    return Result(copy.deepcopy(stored), 201, warnings)
+    return Result(clone(stored), 201, warnings)
 
 
 def _prepare_for_create(res: ResourceInfo, obj: dict[str, Any]) -> None:
@@ -392,21 +391,21 @@ def _update(emu: Emulator, res: ResourceInfo, current: dict, obj: dict, sub: str
     if dry_run:
         return Result(updated, 200, warnings)
     if updated["metadata"].get("deletionTimestamp") and not updated["metadata"].get("finalizers"):
-        return Result(copy.deepcopy(emu.commit(res, updated, "DELETED", current)), 200, warnings)
+        return Result(clone(emu.commit(res, updated, "DELETED", current)), 200, warnings)
     stored = emu.commit(res, updated, "MODIFIED", current)
-    return Result(copy.deepcopy(stored), 200, warnings)
+    return Result(clone(stored), 200, warnings)
 
 
 def merge_update(res: ResourceInfo, current: dict, body: dict, sub: str | None) -> dict:
     """The object an update stores: status-subresource rules, immutable metadata, generation."""
     if sub == "status":
-        updated = copy.deepcopy(current)
+        updated = clone(current)
         if "status" in body:
-            updated["status"] = copy.deepcopy(body["status"])
+            updated["status"] = clone(body["status"])
         else:
             updated.pop("status", None)
         return updated
-    updated = copy.deepcopy(body)
+    updated = clone(body)
     meta = updated.setdefault("metadata", {})
     for key in ("uid", "creationTimestamp", "namespace", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds"):
@@ -416,7 +415,7 @@ def merge_update(res: ResourceInfo, current: dict, body: dict, sub: str | None) 
             meta.pop(key, None)
     if "status" in res.subresources:
         if "status" in current:
-            updated["status"] = copy.deepcopy(current["status"])
+            updated["status"] = clone(current["status"])
         else:
             updated.pop("status", None)
     if _generation_changes(res, current, updated):
@@ -448,19 +447,19 @@ def delete(emu: Emulator, res: ResourceInfo, namespace: str | None, name: str, *
                                 f'UID in precondition: {pre.get("uid")}, UID in object meta: {meta.get("uid")}',
                            "Conflict", details={"name": name, "group": res.group, "kind": res.plural})
         if dry_run:
-            return Result(copy.deepcopy(current))
+            return Result(clone(current))
         if propagation == "Orphan":
             _orphan_dependents(emu, meta.get("uid", ""))
         graceful = _pod_grace(emu, res, current, grace_period)
         if meta.get("deletionTimestamp"):
             if graceful is None and res.plural == "pods" and grace_period == 0 and not meta.get("finalizers"):
-                return Result(copy.deepcopy(emu.commit(res, copy.deepcopy(current), "DELETED", current)))
-            return Result(copy.deepcopy(current))
+                return Result(clone(emu.commit(res, clone(current), "DELETED", current)))
+            return Result(clone(current))
         finalizers = list(meta.get("finalizers") or [])
         if propagation == "Foreground" and emu.dependents_of(meta.get("uid", "")):
             finalizers.append("foregroundDeletion")
         if finalizers or graceful is not None:
-            updated = copy.deepcopy(current)
+            updated = clone(current)
             if updated["metadata"].get("generation"):  # rest.BeforeDelete: controllers must notice
                 updated["metadata"]["generation"] = int(updated["metadata"]["generation"]) + 1
             updated["metadata"]["deletionTimestamp"] = now_rfc3339() if graceful is None else graceful[0]
@@ -472,9 +471,9 @@ def delete(emu: Emulator, res: ResourceInfo, namespace: str | None, name: str, *
                 from tests.emulator.controllers import delete_dependents
 
                 delete_dependents(emu, stored, "Foreground")
-            return Result(copy.deepcopy(emu.peek(res, ns, name) or stored))
-        gone = emu.commit(res, copy.deepcopy(current), "DELETED", current)
-    return Result(copy.deepcopy(gone))
+            return Result(clone(emu.peek(res, ns, name) or stored))
+        gone = emu.commit(res, clone(current), "DELETED", current)
+    return Result(clone(gone))
 
 
 def _pod_grace(emu: Emulator, res: ResourceInfo, pod: dict, grace_period: int | None) -> tuple[str, int] | None:
@@ -494,7 +493,7 @@ def _pod_grace(emu: Emulator, res: ResourceInfo, pod: dict, grace_period: int | 
 def _orphan_dependents(emu: Emulator, uid: str) -> None:
     for dep_res, dep in emu.dependents_of(uid):
         refs = [r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
-        updated = copy.deepcopy(dep)
+        updated = clone(dep)
         if refs:
             updated["metadata"]["ownerReferences"] = refs
         else:
@@ -513,8 +512,8 @@ def _uid() -> str:
 def merge_patch(target: Any, patch_doc: Any) -> Any:
     """RFC 7386 JSON merge patch."""
     if not isinstance(patch_doc, dict):
-        return copy.deepcopy(patch_doc)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch_doc)
+    result = clone(target) if isinstance(target, dict) else {}
     for key, value in patch_doc.items():
         if value is None:
             result.pop(key, None)
@@ -525,7 +524,7 @@ def merge_patch(target: Any, patch_doc: Any) -> Any:
 
 def json_patch(target: Any, ops: Any) -> Any:
     """RFC 6902 JSON patch (add, remove, replace, test, move, copy)."""
-    doc = copy.deepcopy(target)
+    doc = clone(target)
     if not isinstance(ops, list):
         raise ValueError("a JSON patch must be a list of operations")
     for op in ops:
@@ -538,12 +537,12 @@ def json_patch(target: Any, ops: Any) -> Any:
         elif kind in ("add", "replace"):
             if kind == "replace":
                 _pointer_get(doc, path)
-            doc = _pointer_set(doc, path, copy.deepcopy(op["value"]), insert=kind == "add")
+            doc = _pointer_set(doc, path, clone(op["value"]), insert=kind == "add")
         elif kind in ("move", "copy"):
             value = _pointer_get(doc, op["from"])
             if kind == "move":
                 _pointer_remove(doc, op["from"])
-            doc = _pointer_set(doc, path, copy.deepcopy(value), insert=True)
+            doc = _pointer_set(doc, path, clone(value), insert=True)
         else:
             raise ValueError(f"unknown JSON patch op {kind!r}")
     return doc

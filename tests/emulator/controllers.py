@@ -17,14 +17,13 @@ the state they were given until something changes them through the API.
 
 from __future__ import annotations
 
-import copy
 import time
 from datetime import datetime, timezone
 from typing import Any
 
 from tests.emulator.resources import ResourceInfo
 from tests.emulator.selectors import label_selector
-from tests.emulator.state import Emulator, now_rfc3339
+from tests.emulator.state import Emulator, clone, now_rfc3339
 
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
@@ -72,7 +71,7 @@ def _delete_or_unlink(emu: Emulator, res: ResourceInfo, dependent: dict[str, Any
     meta = dependent["metadata"]
     others = [r for r in meta.get("ownerReferences") or [] if r.get("uid") != owner_uid and emu.by_uid(r.get("uid", ""))]
     if others:
-        updated = copy.deepcopy(dependent)
+        updated = clone(dependent)
         updated["metadata"]["ownerReferences"] = [r for r in meta["ownerReferences"] if r.get("uid") != owner_uid]
         emu.commit(res, updated, "MODIFIED", dependent)
         return
@@ -102,7 +101,7 @@ def _maybe_release(emu: Emulator, owner_uid: str) -> None:
         if any(r.get("uid") == owner_uid and r.get("blockOwnerDeletion") for r in
                dependent["metadata"].get("ownerReferences") or []):
             return
-    updated = copy.deepcopy(owner)
+    updated = clone(owner)
     updated["metadata"]["finalizers"] = [f for f in finalizers if f != "foregroundDeletion"]
     if not updated["metadata"]["finalizers"]:
         del updated["metadata"]["finalizers"]
@@ -148,7 +147,7 @@ def sync_endpoint_slice(emu: Emulator, svc: dict[str, Any] | None, ref: dict[str
         if all(current.get(k) == desired[k] for k in ("endpoints", "ports")) and \
                 current["metadata"].get("labels") == desired["metadata"]["labels"]:
             return
-        updated = copy.deepcopy(current)
+        updated = clone(current)
         updated.update({k: desired[k] for k in ("endpoints", "ports", "addressType")})
         updated["metadata"]["labels"] = desired["metadata"]["labels"]
         updated["metadata"].setdefault("annotations", {})["endpoints.kubernetes.io/last-change-trigger-time"] = \
@@ -237,7 +236,7 @@ def record_event(emu: Emulator, involved: dict[str, Any], etype: str, reason: st
         name = index.get(key)
         existing = emu.peek("events", ns, name) if name else None
         if existing is not None:
-            updated = copy.deepcopy(existing)
+            updated = clone(existing)
             if style == "core":
                 updated["count"] = int(updated.get("count") or 1) + 1
                 updated["lastTimestamp"] = now

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import pickle
 import random
 import sys
 import threading
@@ -103,6 +104,14 @@ class Watcher:
     namespace: str | None
     predicate: Callable[[dict[str, Any]], bool]
     push: Callable[[dict[str, Any]], None]
+
+
+def clone(obj: Any) -> Any:
+    """A deep copy of a JSON-like object; pickle's C code does it 3x faster than copy.deepcopy."""
+    try:
+        return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(obj)
 
 
 class InvalidObject(ValueError):
@@ -203,7 +212,7 @@ class Emulator:
         raises InvalidObject where a create through the API would be answered 422. share=True stores
         obj's content without copying it (the caller never changes it again; big CRDs).
         """
-        obj = {**obj, "metadata": dict(obj.get("metadata") or {})} if share else copy.deepcopy(obj)
+        obj = {**obj, "metadata": dict(obj.get("metadata") or {})} if share else clone(obj)
         res = self.resource(obj.get("apiVersion", ""), obj.get("kind", ""))
         if not raw:
             from tests.emulator.api import coerce, validation_causes
@@ -230,7 +239,7 @@ class Emulator:
         if notify:
             self.notify(res, "MODIFIED" if old is not None else "ADDED", obj)
             self._observe("MODIFIED" if old is not None else "ADDED", res, obj, old, api=False)
-        return obj if share else copy.deepcopy(obj)
+        return obj if share else clone(obj)
 
     def add_all(self, objs: Iterable[dict[str, Any]], *, raw: bool = False) -> None:
         for obj in objs:
@@ -249,7 +258,7 @@ class Emulator:
 
     def get(self, res: ResourceInfo | str, namespace: str | None, name: str) -> dict[str, Any] | None:
         obj = self.peek(res, namespace, name)
-        return copy.deepcopy(obj) if obj is not None else None
+        return clone(obj) if obj is not None else None
 
     def peek(self, res: ResourceInfo | str, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The stored object itself (no copy): read it, never change it."""
@@ -259,7 +268,7 @@ class Emulator:
 
     def objects(self, res: ResourceInfo | str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Stored objects of one resource, sorted like etcd keys (namespace, then name)."""
-        return [copy.deepcopy(obj) for obj in self.view(res, namespace)]
+        return [clone(obj) for obj in self.view(res, namespace)]
 
     def view(self, res: ResourceInfo | str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Like objects() but the stored dicts themselves (no copies): read them, never change them."""
@@ -302,7 +311,7 @@ class Emulator:
 
     def put(self, res: ResourceInfo, obj: dict[str, Any], event: str) -> dict[str, Any]:
         """Store obj as the new version (a copy is stored) and notify watchers; storage level."""
-        stored = copy.deepcopy(obj)
+        stored = clone(obj)
         with self.lock:
             stored["metadata"]["resourceVersion"] = self.next_rv()
             key = self._key(res, stored["metadata"])
@@ -321,12 +330,12 @@ class Emulator:
             obj = self._objects.get(res.key, {}).get(key)
             if obj is None:
                 return None
-            gone = copy.deepcopy(obj)
+            gone = clone(obj)
             gone["metadata"]["resourceVersion"] = self.next_rv()
             self._drop(res, key)
         self.notify(res, "DELETED", gone)
         self._observe("DELETED", res, gone, obj, api=False)
-        return copy.deepcopy(gone)
+        return clone(gone)
 
     def update_status(self, res: ResourceInfo | str, namespace: str | None, name: str,
                       status: dict[str, Any]) -> dict[str, Any]:
@@ -337,16 +346,16 @@ class Emulator:
             old = self._objects[res.key][key]
             obj = dict(old)
             obj["metadata"] = dict(old["metadata"], resourceVersion=self.next_rv())
-            obj["status"] = copy.deepcopy(status)
+            obj["status"] = clone(status)
             if not self._skip_schema(res):
                 from tests.emulator.api import coerce
 
-                obj = copy.deepcopy(obj)
+                obj = clone(obj)
                 coerce(self, res, obj)
             self._store(res, key, obj)
         self.notify(res, "MODIFIED", obj)
         self._observe("MODIFIED", res, obj, old, api=False)
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def _skip_schema(self, res: ResourceInfo) -> bool:
         return not self.strict or res.group != "ray.io"
@@ -489,7 +498,7 @@ class Emulator:
 
     def run_hooks(self, event: str, resource: str, obj: dict[str, Any]) -> None:
         for callback in self.hooks.get((event, resource), []):
-            callback(copy.deepcopy(obj), self)
+            callback(clone(obj), self)
 
     # --- events ------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from kubectl_ray.printing import human_duration  # a port of apimachinery's duration.HumanDuration
 from tests.emulator.crds import json_path_value
 from tests.emulator.resources import ResourceInfo
 
@@ -115,7 +116,7 @@ def _go_print(value: Any) -> str:
     return str(value)
 
 
-# --- ages (k8s.io/apimachinery/pkg/util/duration.HumanDuration) --------------------------------------
+# --- ages (what ConvertToHumanReadableDateType gives: duration.HumanDuration of the time since) --------
 
 def human_age(timestamp: str, now: datetime | None = None) -> str:
     try:
@@ -124,37 +125,6 @@ def human_age(timestamp: str, now: datetime | None = None) -> str:
         return "<invalid>"
     seconds = int(((now or datetime.now(timezone.utc)) - then).total_seconds())
     return human_duration(seconds)
-
-
-def human_duration(seconds: int) -> str:
-    if seconds < -1:
-        return "<invalid>"
-    if seconds < 0:
-        return "0s"
-    if seconds < 60 * 2:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        rest = seconds % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 60 * 3:
-        return f"{minutes}m"
-    hours = seconds // 3600
-    if hours < 8:
-        rest = (seconds % 3600) // 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d{rest}h" if rest else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = hours // 24
-        rest = days % 365
-        return f"{days // 365}y{rest}d" if rest else f"{days // 365}y"
-    return f"{hours // 24 // 365}y"
 
 
 def _age_of(obj: dict[str, Any]) -> str:

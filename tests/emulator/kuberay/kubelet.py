@@ -655,20 +655,12 @@ class Kubelet:
         backoff = int(b.spec(job).get("backoffLimit", 6))
         if succeeded:
             status.update(succeeded=succeeded, failed=failed or None, active=None, ready=0, completionTime=now(),
-                          conditions=[{"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached",
-                                       "message": "Reached expected number of succeeded pods",
-                                       "lastProbeTime": now(), "lastTransitionTime": now()},
-                                      {"type": "Complete", "status": "True", "reason": "CompletionsReached",
-                                       "message": "Reached expected number of succeeded pods",
-                                       "lastProbeTime": now(), "lastTransitionTime": now()}])
+                          conditions=_job_conditions(("SuccessCriteriaMet", "Complete"), "CompletionsReached",
+                                                     "Reached expected number of succeeded pods"))
         elif failed > backoff:
             status.update(failed=failed, active=None, ready=0,
-                          conditions=[{"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded",
-                                       "message": "Job has reached the specified backoff limit",
-                                       "lastProbeTime": now(), "lastTransitionTime": now()},
-                                      {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
-                                       "message": "Job has reached the specified backoff limit",
-                                       "lastProbeTime": now(), "lastTransitionTime": now()}])
+                          conditions=_job_conditions(("FailureTarget", "Failed"), "BackoffLimitExceeded",
+                                                     "Job has reached the specified backoff limit"))
         elif not active:
             self._job_pod(job)
             status.update(active=1, ready=0, failed=failed or None)
@@ -721,6 +713,12 @@ class Kubelet:
                     self.emu.replace("pods", b.ns_of(pod), b.name_of(pod), updated)
                 except ApiError:
                     pass
+
+
+def _job_conditions(types: tuple[str, str], reason: str, message: str) -> list[Obj]:
+    """The two conditions the Job controller (1.31+) writes when a Job ends."""
+    return [{"type": t, "status": "True", "reason": reason, "message": message, "lastProbeTime": now(),
+             "lastTransitionTime": now()} for t in types]
 
 
 def _job_of(pod: Obj) -> str | None:

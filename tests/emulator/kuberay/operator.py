@@ -721,16 +721,22 @@ class Operator:
         self.event(job, "Normal", "CreatedRayCluster", f"Created RayCluster {ns}/{cname}", "rayjob-controller", "Create")
         return created
 
+    def job_cluster_unless_stopping(self, job: Obj, status: Obj) -> Obj | None:
+        """Suspend and activeDeadlineSeconds first, then the RayJob's cluster (None: look again later)."""
+        if b.spec(job).get("suspend"):
+            status["jobDeploymentStatus"] = "Suspending"
+            return None
+        if self.deadline_passed(job, status):
+            return None
+        try:
+            return self.job_cluster(job, status)
+        except ReconcileError:
+            return None
+
     def job_initializing(self, job: Obj, status: Obj) -> float | None:
         jspec = b.spec(job)
-        if jspec.get("suspend"):
-            status["jobDeploymentStatus"] = "Suspending"
-            return JOB_REQUEUE
-        if self.deadline_passed(job, status):
-            return JOB_REQUEUE
-        try:
-            cluster = self.job_cluster(job, status)
-        except ReconcileError:
+        cluster = self.job_cluster_unless_stopping(job, status)
+        if cluster is None:
             return JOB_REQUEUE
         if not status.get("dashboardURL"):
             if (cluster.get("status") or {}).get("state") != "ready":
@@ -776,14 +782,8 @@ class Operator:
 
     def job_running(self, job: Obj, status: Obj) -> float | None:
         jspec, ns = b.spec(job), b.ns_of(job)
-        if jspec.get("suspend"):
-            status["jobDeploymentStatus"] = "Suspending"
-            return JOB_REQUEUE
-        if self.deadline_passed(job, status):
-            return JOB_REQUEUE
-        try:
-            cluster = self.job_cluster(job, status)
-        except ReconcileError:
+        cluster = self.job_cluster_unless_stopping(job, status)
+        if cluster is None:
             return JOB_REQUEUE
         if not jspec.get("clusterSelector"):
             self.owner_service(job, cluster, "rayjob-controller")

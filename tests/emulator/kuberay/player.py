@@ -315,10 +315,13 @@ class Player:
     def _loop(self) -> None:
         last_step = last_resync = 0.0
         while True:
+            # Never hold the queue's lock while reading the emulator: writers hold the emulator's lock
+            # when they tell us about a change (lock order: emulator, then queue).
+            busy = not self.kubelet_paused and (self.kubelet.busy() or self._ray_busy())
             with self._cond:
                 if self._stopping:
                     return
-                wait = self._next_wait(last_step, last_resync)
+                wait = self._next_wait(last_step, last_resync, busy)
                 if wait > 0 and not self._queue:
                     self._cond.wait(wait)
                 if self._stopping:
@@ -338,12 +341,12 @@ class Player:
             if step:
                 last_step = now
 
-    def _next_wait(self, last_step: float, last_resync: float) -> float:
+    def _next_wait(self, last_step: float, last_resync: float, busy: bool) -> float:
         now = time.monotonic()
         waits = [last_resync + self.resync - now]
         if self._timers:
             waits.append(min(self._timers.values()) - self.clock())
-        if not self.kubelet_paused and (self.kubelet.busy() or self._ray_busy()):
+        if busy:
             waits.append(last_step + self.step_interval - now)
         return max(0.0, min(waits))
 
