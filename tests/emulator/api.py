@@ -19,7 +19,6 @@ k8s.io/apiserver and k8s.io/apiextensions-apiserver v0.32:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -587,7 +586,3 @@ def _pointer_set(doc: Any, path: str, value: Any, insert: bool) -> Any:
     else:
         parent[last] = value
     return doc
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj)

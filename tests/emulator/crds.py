@@ -157,10 +157,6 @@ def load_yaml_cached(path: Path) -> Any:
     return doc
 
 
-def available() -> bool:
-    return (find_shared() / "crds" / DEFAULT_VERSION).is_dir()
-
-
 # --- JSONPath of printer columns (the simple `.a.b.c` paths CRDs use) ------------------------------
 
 def json_path_value(obj: Any, path: str) -> Any:

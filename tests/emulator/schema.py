@@ -407,7 +407,3 @@ def _check_rule(rule: dict[str, Any], value: Any, node: Node, path: str, causes:
     if not check(value, old):
         message = rule.get("message") or f"failed rule: {rule['rule']}"
         causes.append(invalid(path, node.type or "object", message))
-
-
-def rule_names() -> list[str]:
-    return sorted(_RULES)

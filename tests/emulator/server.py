@@ -434,7 +434,7 @@ class EmulatorApp:
 
     # --- writes (semantics in api.py) ---------------------------------------------------------------
 
-    def _write(self, call: Callable[[], api.Result], warnings_only: bool = False) -> web.Response:
+    def _write(self, call: Callable[[], api.Result]) -> web.Response:
         try:
             result = call()
         except api.ApiError as exc:

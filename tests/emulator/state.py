@@ -485,6 +485,11 @@ class Emulator:
         with self.lock:
             self.observers.append(callback)
 
+    def unobserve(self, callback: Observer) -> None:
+        with self.lock:
+            if callback in self.observers:
+                self.observers.remove(callback)
+
     def _observe(self, event: str, res: ResourceInfo, obj: dict[str, Any], old: dict[str, Any] | None,
                  api: bool) -> None:
         for callback in list(self.observers):

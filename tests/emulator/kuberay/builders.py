@@ -17,7 +17,6 @@ import base64
 import copy
 import hashlib
 import json
-import shlex
 from decimal import Decimal
 from typing import Any
 
@@ -817,13 +816,6 @@ def submitter_job(job: Obj, cluster: Obj) -> Obj:
 
 def entrypoint_of(job: Obj) -> str:
     return str(spec(job).get("entrypoint") or "").strip()
-
-
-def shell_words(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
 
 
 # --- autoscaler RBAC and auth (raycluster_controller.go) ------------------------------------------------

@@ -66,10 +66,6 @@ def condition_true(conditions: list[Obj], ctype: str) -> bool:
     return any(c.get("type") == ctype and c.get("status") == "True" for c in conditions or [])
 
 
-def find_condition(conditions: list[Obj], ctype: str) -> Obj | None:
-    return next((c for c in conditions or [] if c.get("type") == ctype), None)
-
-
 def _drop_zero(status: Obj, keep: tuple[str, ...]) -> Obj:
     """Go's encoding/json omitempty: no zero ints, empty strings, nil maps/lists (keep: structs, quantities)."""
     return {k: v for k, v in status.items() if k in keep or v not in (0, "", None, [], {})}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from tests.emulator.kuberay import builders as b
@@ -107,6 +107,9 @@ class Player:
             self.kubelet.ensure_nodes(nodes)
 
     def start(self) -> "Player":
+        if self._on_change not in self.emu.observers:  # started again after stop()
+            self.emu.observe(self._on_change)
+            self.emu.kubelet_active = True
         if self.mode == "background" and self._thread is None:
             self._stopping = False
             self._thread = threading.Thread(target=self._loop, name="kuberay-player", daemon=True)
@@ -116,12 +119,15 @@ class Player:
         return self
 
     def stop(self) -> None:
+        """Stop playing: the thread ends and writes no longer wake the player."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
+        self.emu.unobserve(self._on_change)
+        self.emu.kubelet_active = False
 
     def __enter__(self) -> "Player":
         return self.start()
@@ -185,10 +191,6 @@ class Player:
         except ValueError:
             return 0.0
         return self.clock() - then.timestamp()
-
-    def in_future(self, seconds: float) -> str:
-        return (datetime.fromtimestamp(self.clock(), tz=timezone.utc) + timedelta(seconds=seconds)).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
 
     # --- names and secrets ---------------------------------------------------------------------------------
 

@@ -51,10 +51,6 @@ class SimulatedServe:
                     deployment["status"] = "HEALTHY"
             return snapshot
 
-    def forget(self, cluster: str) -> None:
-        with self.lock:
-            self.apps.pop(cluster, None)
-
 
 class SimulatedRay:
     def __init__(self, job_steps: int = 2) -> None:
