@@ -516,7 +516,7 @@ def _live(ctx: "click.Context", fetch: Callable[["KubeClient"], Pairs]) -> list[
         return []
     flags = connection_flags(ctx)
     timeout = min(remaining, _parse_timeout(flags.request_timeout) or remaining)
-    flags = replace(flags, request_timeout=f"{timeout:.3f}")
+    flags = replace(flags, request_timeout=f"{timeout:.3f}s")  # kubectl needs a unit on fractions
     found: list[tuple[str, str]] = []
 
     def work() -> None:

@@ -86,6 +86,30 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorHandle]:
         yield EmulatorHandle(emu, server, path)
 
 
+@pytest.fixture(scope="session")
+def test_ca() -> Any:
+    """One certificate authority for the HTTPS emulators of a test run."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture
+def secure_emulator(tmp_path: Path, test_ca: Any) -> Iterator[EmulatorHandle]:
+    """The emulator over HTTPS, trusted by its kubeconfig: where credentials matter (kubectl sends
+    tokens, passwords and exec-plugin credentials only over TLS)."""
+    import base64
+    import ssl
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    test_ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
+    ca_data = {"certificate-authority-data": base64.b64encode(test_ca.cert_pem.bytes()).decode()}
+    emu = Emulator()
+    with EmulatorServer(emu, ssl_context=ctx) as server:
+        path = write_kubeconfig(tmp_path / "kubeconfig", kubeconfig(server.url, cluster_extra=ca_data))
+        yield EmulatorHandle(emu, server, path)
+
+
 @pytest.fixture
 def frozen_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """Freeze the clock ages are computed from."""

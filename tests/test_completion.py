@@ -449,7 +449,8 @@ def test_a_stuck_credential_plugin_is_left_behind(emulator, tmp_path: Path, monk
     monkeypatch.setenv("KUBECTL_RAY_COMPLETION_TIMEOUT", "0.3")
     user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "sleep", "args": ["3"],
                      "interactiveMode": "Never"}}
-    path = write_kubeconfig(tmp_path / "kc", kubeconfig(emulator.url, user=user))
+    # exec plugins run only for https servers (as in kubectl), before connecting
+    path = write_kubeconfig(tmp_path / "kc", kubeconfig(f"https://127.0.0.1:{closed_port()}", user=user))
     start = time.monotonic()
     result = completion.complete(["cluster", "--kubeconfig", path], "", cli=demo_cli)
     assert result.candidates == [] and time.monotonic() - start < 1.0
@@ -554,7 +555,8 @@ def test_the_completer_process_with_a_silent_cluster_stops_at_the_budget(tmp_pat
 def test_the_completer_process_does_not_wait_for_a_stuck_credential_plugin(emulator, tmp_path: Path):
     user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "sleep", "args": ["5"],
                      "interactiveMode": "Never"}}
-    path = write_kubeconfig(tmp_path / "kc", kubeconfig(emulator.url, user=user))
+    # exec plugins run only for https servers (as in kubectl), before connecting
+    path = write_kubeconfig(tmp_path / "kc", kubeconfig(f"https://127.0.0.1:{closed_port()}", user=user))
     start = time.monotonic()
     # stderr as kubectl passes it (a file, not a pipe it waits on)
     done = subprocess.run([str(completer_bin_dir() / "kubectl_complete-ray"), "version", "--kubeconfig", path, "-n", ""],

@@ -1,8 +1,10 @@
-"""The Kubernetes layer against the emulator, through both transports: CRUD, paging, watch, errors, TLS, auth."""
+"""The Kubernetes layer against the emulator: CRUD, paging, watch, errors, TLS, every auth kind (over HTTPS:
+no credential is ever sent over plain http), deadlines, and the connection API for other protocols."""
 
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import ssl
 import stat
@@ -12,24 +14,18 @@ import pytest
 import trustme
 
 from kubectl_ray.kube import connect
-from kubectl_ray.kube.errors import ApiError, ConnectionFailed, CRDsMissing
+from kubectl_ray.kube.errors import ApiError, ConfigError, ConnectionFailed, CRDsMissing
 from kubectl_ray.kube.flags import ConnectionFlags
 from kubectl_ray.kube.resources import DEPLOYMENTS, PODS, RAYCLUSTERS
 from tests.conftest import ray_cluster
 from tests.emulator import Emulator, EmulatorServer, kubeconfig, write_kubeconfig
 
 
-@pytest.fixture(params=["native", "kubernetes"])
-def transport(request, monkeypatch):
-    monkeypatch.setenv("KUBECTL_RAY_TRANSPORT", request.param)
-    return request.param
-
-
 def client_for(handle, **flags):
     return connect(ConnectionFlags(kubeconfig=handle.kubeconfig, **flags))
 
 
-def test_crud_pagination_and_conflicts(emulator, transport):
+def test_crud_pagination_and_conflicts(emulator):
     emu = emulator.emu
     emu.max_page_size = 2
     for i in range(5):
@@ -55,7 +51,7 @@ def test_crud_pagination_and_conflicts(emulator, transport):
     assert emu.get("rayclusters", "default", "new") is None
 
 
-def test_watch_yields_changes_until_server_timeout(emulator, transport):
+def test_watch_yields_changes_until_server_timeout(emulator):
     emulator.emu.add(ray_cluster("w"))
     kube = client_for(emulator)
     seen = []
@@ -66,7 +62,7 @@ def test_watch_yields_changes_until_server_timeout(emulator, transport):
     assert seen == ["ADDED", "MODIFIED"]
 
 
-def test_list_items_get_kind_and_api_version(emulator, transport):
+def test_list_items_get_kind_and_api_version(emulator):
     emulator.emu.add({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}})
     (pod,) = client_for(emulator).list(PODS)
     assert (pod["apiVersion"], pod["kind"]) == ("v1", "Pod")
@@ -96,7 +92,7 @@ def test_list_items_get_kind_and_api_version(emulator, transport):
     (lambda emu: emu.fault(verb="create", status=503, times=1), lambda k: k.create(RAYCLUSTERS, ray_cluster("once")),
      "Error from server (ServiceUnavailable): injected fault: HTTP 503"),
 ])
-def test_api_failures_render_as_one_kubectl_line(emulator, transport, setup, call, expected):
+def test_api_failures_render_as_one_kubectl_line(emulator, setup, call, expected):
     setup(emulator.emu)
     with pytest.raises((ApiError, CRDsMissing)) as exc:
         call(client_for(emulator))
@@ -106,7 +102,7 @@ def test_api_failures_render_as_one_kubectl_line(emulator, transport, setup, cal
     assert exc.value.exit_code == 1
 
 
-def test_reads_retry_429_and_503_then_succeed(emulator, transport):
+def test_reads_retry_429_and_503_then_succeed(emulator):
     emulator.emu.fault(verb="list", status=429, times=1, headers={"Retry-After": "0"})
     emulator.emu.fault(verb="list", status=503, times=1, headers={"Retry-After": "0"})
     emulator.emu.add(ray_cluster("ok"))
@@ -114,7 +110,7 @@ def test_reads_retry_429_and_503_then_succeed(emulator, transport):
     assert len(emulator.emu.requests_where(verb="list")) == 3
 
 
-def test_writes_are_not_retried_on_5xx(emulator, transport):
+def test_writes_are_not_retried_on_5xx(emulator):
     emulator.emu.fault(verb="create", status=503, times=1)
     with pytest.raises(ApiError):
         client_for(emulator).create(RAYCLUSTERS, ray_cluster("x"))
@@ -129,25 +125,21 @@ def _closed_port() -> int:
     return port
 
 
-def test_connection_refused(tmp_path, transport):
+def test_connection_refused(tmp_path):
     port = _closed_port()
     path = write_kubeconfig(tmp_path / "cfg", kubeconfig(f"http://127.0.0.1:{port}"))
     with pytest.raises(ConnectionFailed) as exc:
         connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
-    if transport == "native":
-        assert exc.value.render() == (f"error: The connection to the server 127.0.0.1:{port} was refused - "
-                                      "did you specify the right host or port?")
-    else:
-        assert exc.value.render().startswith("error: Unable to connect to the server")
+    assert exc.value.render() == (f"error: The connection to the server 127.0.0.1:{port} was refused - "
+                                  "did you specify the right host or port?")
 
 
-def test_request_timeout(emulator, transport):
+def test_request_timeout(emulator):
     emulator.emu.fault(verb="list", delay=3, times=None)
     with pytest.raises(ConnectionFailed) as exc:
         client_for(emulator, request_timeout="500ms").list(RAYCLUSTERS)
-    assert exc.value.render().startswith("error: Unable to connect to the server")
-    if transport == "native":
-        assert "did not answer in time after 0.5s (--request-timeout)" in exc.value.render()
+    assert exc.value.render() == (f"error: Unable to connect to the server: {emulator.url.split('//')[1]} did not "
+                                  "answer in time after 0.5s (--request-timeout)")
 
 
 def test_connection_reset_mid_body(emulator):
@@ -157,7 +149,7 @@ def test_connection_reset_mid_body(emulator):
     assert exc.value.render().startswith("error: Unable to connect to the server")
 
 
-# --- TLS and authentication kinds --------------------------------------------------------------
+# --- TLS and authentication kinds (credentials only over HTTPS, as kubectl) ------------------------
 
 
 @pytest.fixture(scope="module")
@@ -182,56 +174,59 @@ def _ca_data(ca) -> str:
     return base64.b64encode(ca.cert_pem.bytes()).decode()
 
 
-def test_tls_verifies_against_the_kubeconfig_ca(tls_emulator, ca, transport):
+def _tls_kubeconfig(tmp_path, url, ca, name="cfg", **kwargs):
+    extra = {"certificate-authority-data": _ca_data(ca)}
+    extra.update(kwargs.pop("cluster_extra", {}))
+    return write_kubeconfig(tmp_path / name, kubeconfig(url, cluster_extra=extra, **kwargs))
+
+
+def test_tls_verifies_against_the_kubeconfig_ca(tls_emulator, ca):
     emu, url, tmp = tls_emulator
     emu.tokens = {"tls-token": "alice"}
-    path = write_kubeconfig(tmp / "cfg", kubeconfig(url, token="tls-token", cluster_extra={"certificate-authority-data": _ca_data(ca)}))
+    path = _tls_kubeconfig(tmp, url, ca, token="tls-token")
     assert [c["metadata"]["name"] for c in connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)] == ["secure"]
     assert emu.requests[-1].user == "alice"
 
 
-def test_tls_without_the_ca_fails_clearly(tls_emulator, transport):
+def test_tls_without_the_ca_fails_clearly(tls_emulator):
     _, url, tmp = tls_emulator
     path = write_kubeconfig(tmp / "cfg", kubeconfig(url))
     with pytest.raises(ConnectionFailed) as exc:
         connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
-    assert "certificate" in exc.value.render().lower() or "ssl" in exc.value.render().lower()
+    assert exc.value.render().startswith("error: Unable to connect to the server: tls: failed to verify certificate of "
+                                         f"{url.split('//')[1]}: ")
     assert "\n" not in exc.value.render()
 
 
-def test_insecure_skip_tls_verify(tls_emulator, transport):
+def test_insecure_skip_tls_verify(tls_emulator):
     _, url, tmp = tls_emulator
     path = write_kubeconfig(tmp / "cfg", kubeconfig(url))
     kube = connect(ConnectionFlags(kubeconfig=path, insecure_skip_tls_verify=True))
     assert len(kube.list(RAYCLUSTERS)) == 1
 
 
-def test_tls_server_name(ca, transport, tmp_path):
+def test_tls_server_name(ca, tmp_path):
     """A certificate valid only for api.internal, reached at 127.0.0.1: needs tls-server-name."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("api.internal").configure_cert(ctx)
-    emu = Emulator()
-    with EmulatorServer(emu, ssl_context=ctx) as server:
-        plain = kubeconfig(server.url, cluster_extra={"certificate-authority-data": _ca_data(ca)})
+    with EmulatorServer(Emulator(), ssl_context=ctx) as server:
+        plain = _tls_kubeconfig(tmp_path, server.url, ca, "plain")
         with pytest.raises(ConnectionFailed):
-            connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "plain", plain))).list(RAYCLUSTERS)
-        named = kubeconfig(server.url, cluster_extra={"certificate-authority-data": _ca_data(ca), "tls-server-name": "api.internal"})
-        path = write_kubeconfig(tmp_path / "named", named)
-        assert connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS) == []
+            connect(ConnectionFlags(kubeconfig=plain)).list(RAYCLUSTERS)
+        named = _tls_kubeconfig(tmp_path, server.url, ca, "named", cluster_extra={"tls-server-name": "api.internal"})
+        assert connect(ConnectionFlags(kubeconfig=named)).list(RAYCLUSTERS) == []
         with pytest.raises(ConnectionFailed):
-            connect(ConnectionFlags(kubeconfig=path, tls_server_name="wrong.example")).list(RAYCLUSTERS)
-        assert connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "plain2", plain),
-                                       tls_server_name="api.internal")).list(RAYCLUSTERS) == []
+            connect(ConnectionFlags(kubeconfig=named, tls_server_name="wrong.example")).list(RAYCLUSTERS)
+        assert connect(ConnectionFlags(kubeconfig=plain, tls_server_name="api.internal")).list(RAYCLUSTERS) == []
 
 
-def test_client_certificate_from_data_and_from_files(tls_emulator, ca, transport, tmp_path):
+def test_client_certificate_from_data_and_from_files(tls_emulator, ca, tmp_path):
     emu, url, _ = tls_emulator
     emu.tokens = {}  # nothing but certificates authenticates
     cert = ca.issue_cert("carol@example.com", common_name="carol")
     user = {"client-certificate-data": base64.b64encode(cert.cert_chain_pems[0].bytes()).decode(),
             "client-key-data": base64.b64encode(cert.private_key_pem.bytes()).decode()}
-    path = write_kubeconfig(tmp_path / "cfg", kubeconfig(url, user=user, cluster_extra={"certificate-authority-data": _ca_data(ca)}))
-    connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
+    connect(ConnectionFlags(kubeconfig=_tls_kubeconfig(tmp_path, url, ca, user=user))).list(RAYCLUSTERS)
     assert emu.requests[-1].user == "carol"
     cert.cert_chain_pems[0].write_to_path(str(tmp_path / "c.crt"))
     cert.private_key_pem.write_to_path(str(tmp_path / "c.key"))
@@ -242,166 +237,213 @@ def test_client_certificate_from_data_and_from_files(tls_emulator, ca, transport
     assert emu.requests[-1].user == "carol"
 
 
-def _exec_plugin(tmp_path, token: str, counter: str) -> str:
+def test_no_credential_over_plain_http(emulator, tmp_path):
+    """kubectl sends no token, password, certificate or exec credential to an http:// server."""
+    emulator.emu.tokens = {"test-token": "alice"}
+    counter = tmp_path / "runs"
+    for user in ({"token": "test-token"}, {"username": "admin", "password": "pw"},
+                 {"exec": _exec_spec(_exec_plugin(tmp_path, "test-token", str(counter)))}):
+        path = write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, user=user))
+        with pytest.raises(ApiError) as exc:
+            connect(ConnectionFlags(kubeconfig=path, as_user="jane")).list(RAYCLUSTERS)
+        assert exc.value.status == 401
+        request = emulator.emu.requests[-1]
+        assert "authorization" not in request.headers and request.headers["impersonate-user"] == "jane"
+    assert not counter.exists()  # the exec plugin never ran
+
+
+def test_token_file_over_tls_is_reread_when_it_rotates(tls_emulator, ca, tmp_path, monkeypatch):
+    emu, url, _ = tls_emulator
+    emu.tokens = {"first": "frank", "second": "rotated"}
+    (tmp_path / "token").write_text("first\n")
+    path = _tls_kubeconfig(tmp_path, url, ca, user={"token": "stale-inline", "tokenFile": "token"})
+    monkeypatch.setattr("kubectl_ray.kube.auth.TOKEN_FILE_PERIOD", 0.0)  # re-read on every request
+    kube = connect(ConnectionFlags(kubeconfig=path))
+    kube.list(RAYCLUSTERS)
+    assert emu.requests[-1].user == "frank"  # the file wins over the inline token, as in client-go
+    (tmp_path / "token").write_text("second")
+    kube.list(RAYCLUSTERS)
+    assert emu.requests[-1].user == "rotated"
+
+
+def test_basic_auth_over_tls(tls_emulator, ca, tmp_path):
+    emu, url, _ = tls_emulator
+    emu.basic_users = {"admin:pw": "basic"}
+    connect(ConnectionFlags(kubeconfig=_tls_kubeconfig(tmp_path, url, ca, user={"username": "admin", "password": "pw"}))
+            ).list(RAYCLUSTERS)
+    assert emu.requests[-1].user == "basic"
+
+
+def test_impersonation_headers(emulator, tmp_path):
+    user = {"as": "kc-user", "as-user-extra": {"example.com/scopes": ["a", "b"]}}
+    path = write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, user=user))
+    connect(ConnectionFlags(kubeconfig=path, as_user="eve", as_groups=("devs", "ops"), as_uid="42")).list(DEPLOYMENTS)
+    headers = emulator.emu.requests[-1].headers
+    assert (headers["impersonate-user"], headers["impersonate-group"]) == ("eve", "devs,ops")
+
+
+def _exec_plugin(tmp_path, token: str, counter: str, expires: str | None = None, sleep: bool = False) -> str:
     script = tmp_path / "get-token"
+    status = {"token": token, **({"expirationTimestamp": expires} if expires else {})}
     script.write_text(
         f"#!{sys.executable}\n"
-        "import json, os, pathlib\n"
+        "import json, os, pathlib, time\n"
         f"c = pathlib.Path({counter!r}); c.write_text(str(int(c.read_text() or 0) + 1) if c.exists() else '1')\n"
-        "info = json.loads(os.environ['KUBERNETES_EXEC_INFO'])\n"
+        + ("time.sleep(3600)\n" if sleep else "")
+        + "info = json.loads(os.environ['KUBERNETES_EXEC_INFO'])\n"
         "assert info['kind'] == 'ExecCredential' and os.environ['EXTRA'] == 'yes'\n"
-        f"print(json.dumps({{'apiVersion': info['apiVersion'], 'kind': 'ExecCredential', 'status': {{'token': {token!r}}}}}))\n"
+        f"print(json.dumps({{'apiVersion': info['apiVersion'], 'kind': 'ExecCredential', 'status': {status!r}}}))\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return str(script)
 
 
-def test_exec_credential_plugin_and_refresh_on_401(emulator, transport, tmp_path):
-    emu = emulator.emu
+def _exec_spec(command: str, api: str = "client.authentication.k8s.io/v1") -> dict:
+    return {"apiVersion": api, "command": command, "env": [{"name": "EXTRA", "value": "yes"}], "interactiveMode": "Never"}
+
+
+def test_exec_plugin_cached_and_run_again_after_401(tls_emulator, ca, tmp_path):
+    emu, url, _ = tls_emulator
     counter = tmp_path / "runs"
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": _exec_plugin(tmp_path, "exec-token", str(counter)),
-                     "env": [{"name": "EXTRA", "value": "yes"}], "interactiveMode": "Never"}}
-    path = write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, user=user))
+    path = _tls_kubeconfig(tmp_path, url, ca, user={"exec": _exec_spec(_exec_plugin(tmp_path, "exec-token", str(counter)))})
     emu.tokens = {"exec-token": "dave"}
-    kube = connect(ConnectionFlags(kubeconfig=path))
+    kube = connect(ConnectionFlags(kubeconfig=path, as_user="system:serviceaccount:ray:runner"))
     kube.list(RAYCLUSTERS)
     kube.list(RAYCLUSTERS)
     assert emu.requests[-1].user == "dave" and counter.read_text() == "1"  # cached within the process
+    assert emu.requests[-1].headers["impersonate-user"] == "system:serviceaccount:ray:runner"
     emu.fault(verb="list", status=401, times=1)
     kube.list(RAYCLUSTERS)  # 401 -> plugin runs again -> retried
     assert counter.read_text() == "2"
 
 
-def test_exec_plugin_missing_names_the_install_hint(emulator, tmp_path):
+def test_exec_credential_expiry_runs_the_plugin_again(tls_emulator, ca, tmp_path):
+    emu, url, _ = tls_emulator
+    counter = tmp_path / "runs"
+    plugin = _exec_plugin(tmp_path, "exec-token", str(counter), expires="2000-01-01T00:00:00Z")
+    emu.tokens = {"exec-token": "dave"}
+    kube = connect(ConnectionFlags(kubeconfig=_tls_kubeconfig(tmp_path, url, ca, user={"exec": _exec_spec(plugin)})))
+    kube.list(RAYCLUSTERS)
+    kube.list(RAYCLUSTERS)
+    assert counter.read_text() == "2"  # already expired: client-go runs it before every request
+
+
+def test_exec_plugin_not_run_when_a_token_authenticates(tls_emulator, ca, tmp_path):
+    emu, url, _ = tls_emulator
+    counter = tmp_path / "runs"
+    user = {"token": "static", "exec": _exec_spec(_exec_plugin(tmp_path, "exec-token", str(counter)))}
+    emu.tokens = {"static": "s"}
+    connect(ConnectionFlags(kubeconfig=_tls_kubeconfig(tmp_path, url, ca, user=user))).list(RAYCLUSTERS)
+    assert emu.requests[-1].user == "s" and not counter.exists()
+
+
+@pytest.mark.timeout(60)
+def test_exec_plugin_is_bounded_by_the_request_timeout(tls_emulator, ca, tmp_path):
+    """kubectl waits forever for a plugin that never exits; we stop it at --request-timeout and name it."""
+    _, url, _ = tls_emulator
+    plugin = _exec_plugin(tmp_path, "t", str(tmp_path / "runs"), sleep=True)
+    path = _tls_kubeconfig(tmp_path, url, ca, user={"exec": _exec_spec(plugin)})
+    with pytest.raises(ConfigError) as exc:
+        connect(ConnectionFlags(kubeconfig=path, request_timeout="1s")).list(RAYCLUSTERS)
+    assert exc.value.render() == (f"error: getting credentials: exec: executable {plugin} did not finish within 1s "
+                                  "(--request-timeout); it was stopped")
+
+
+def test_exec_plugin_missing_names_the_install_hint(tls_emulator, ca, tmp_path):
+    _, url, _ = tls_emulator
     user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "gke-gcloud-auth-plugin-absent",
                      "installHint": "Install gke-gcloud-auth-plugin for use with kubectl"}}
-    path = write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, user=user))
-    with pytest.raises(Exception) as exc:
-        connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
-    assert exc.value.render() == ("error: exec plugin: executable gke-gcloud-auth-plugin-absent not found; "
-                                  "Install gke-gcloud-auth-plugin for use with kubectl")
+    with pytest.raises(ConfigError) as exc:
+        connect(ConnectionFlags(kubeconfig=_tls_kubeconfig(tmp_path, url, ca, user=user))).list(RAYCLUSTERS)
+    assert exc.value.render() == ("error: getting credentials: exec: executable gke-gcloud-auth-plugin-absent not "
+                                  "found; Install gke-gcloud-auth-plugin for use with kubectl")
 
 
-def test_impersonation_and_basic_auth_headers(emulator, transport, tmp_path):
-    emu = emulator.emu
-    emu.basic_users = {"admin:s3cret": "basic-admin"}
-    path = write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, user={"username": "admin", "password": "s3cret"}))
-    connect(ConnectionFlags(kubeconfig=path, as_user="eve", as_groups=("devs", "ops"))).list(DEPLOYMENTS)
-    req = emu.requests[-1]
-    assert req.user == "basic-admin"
-    assert req.headers["impersonate-user"] == "eve"
-    if transport == "native":  # the kubernetes package can send only one value per header name
-        assert req.headers["impersonate-group"] == "devs,ops"
+def _jwt(exp: int) -> str:
+    def part(doc):
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+    return f"{part({'alg': 'none'})}.{part({'exp': exp})}.sig"
 
 
-def test_proxy_url_is_used(emulator, tmp_path):
-    """An http proxy-url in the kubeconfig: the request goes to the proxy with the absolute URL."""
-    import threading
-    import http.server
-    import urllib.request
-
-    seen = []
-
-    class Proxy(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            seen.append(self.path)
-            with urllib.request.urlopen(urllib.request.Request(self.path, headers=dict(self.headers))) as resp:
-                body = resp.read()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        cfg = kubeconfig(emulator.url, cluster_extra={"proxy-url": f"http://127.0.0.1:{proxy.server_address[1]}"})
-        path = write_kubeconfig(tmp_path / "cfg", cfg)
-        connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
-    finally:
-        proxy.shutdown()
-    assert seen and seen[0].startswith(emulator.url + "/apis/ray.io/v1/namespaces/default/rayclusters")
-
-
-# --- every kubeconfig auth kind over TLS (the native transport replaces the kubernetes package) --------
-
-
-def _tls_kubeconfig(tmp_path, url, ca, name, **kwargs):
-    extra = {"certificate-authority-data": _ca_data(ca)}
-    extra.update(kwargs.pop("cluster_extra", {}))
-    return write_kubeconfig(tmp_path / name, kubeconfig(url, cluster_extra=extra, **kwargs))
-
-
-def test_token_file_over_tls(tls_emulator, ca, transport, tmp_path):
+def test_oidc_id_token_expired_tokens_and_removed_auth_providers(tls_emulator, ca, tmp_path):
     emu, url, _ = tls_emulator
-    emu.tokens = {"from-file": "frank"}
-    (tmp_path / "token").write_text("from-file\n")
-    path = _tls_kubeconfig(tmp_path, url, ca, "cfg", user={"tokenFile": "token"})  # relative to the kubeconfig
-    connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
-    assert emu.requests[-1].user == "frank"
+    valid = _jwt(4102444800)
+    emu.tokens = {valid: "oidc-user"}
+
+    def oidc(**config):
+        return {"auth-provider": {"name": "oidc", "config": {"idp-issuer-url": "https://idp", "client-id": "k", **config}}}
+
+    connect(ConnectionFlags(kubeconfig=_tls_kubeconfig(tmp_path, url, ca, user=oidc(**{"id-token": valid})))).list(RAYCLUSTERS)
+    assert emu.requests[-1].user == "oidc-user"
+    for user, message in ((oidc(**{"id-token": _jwt(1000)}), "No valid id-token, and cannot refresh without refresh-token"),
+                          (oidc(**{"id-token": _jwt(1000), "refresh-token": "r"}), "the id-token in the kubeconfig has expired"),
+                          ({"auth-provider": {"name": "gcp"}}, '"gke-gcloud-auth-plugin"')):
+        with pytest.raises(ConfigError) as exc:
+            connect(ConnectionFlags(kubeconfig=_tls_kubeconfig(tmp_path, url, ca, user=user))).list(RAYCLUSTERS)
+        assert message in exc.value.render()
 
 
-def test_exec_plugin_and_impersonation_over_tls(tls_emulator, ca, transport, tmp_path):
+@pytest.mark.parametrize("flags, user, source", [
+    ({"token": "abc\r\nX-Evil: 1"}, {}, "the bearer token (--token or the kubeconfig user's token)"),
+    ({}, {"token": "abc\ndef"}, "the bearer token (--token or the kubeconfig user's token)"),
+    ({"as_user": "jane\r\nX-Evil: 1"}, {"token": "t"}, "the user to impersonate (--as or as)"),
+])
+def test_header_values_with_line_breaks_are_refused_unechoed(tls_emulator, ca, tmp_path, flags, user, source):
     emu, url, _ = tls_emulator
-    emu.tokens = {"exec-token": "dave"}
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
-                     "command": _exec_plugin(tmp_path, "exec-token", str(tmp_path / "runs")),
-                     "env": [{"name": "EXTRA", "value": "yes"}]}}
-    path = _tls_kubeconfig(tmp_path, url, ca, "cfg", user=user)
-    connect(ConnectionFlags(kubeconfig=path, as_user="system:serviceaccount:ray:runner")).list(RAYCLUSTERS)
-    assert emu.requests[-1].user == "dave"
-    assert emu.requests[-1].headers["impersonate-user"] == "system:serviceaccount:ray:runner"
+    path = _tls_kubeconfig(tmp_path, url, ca, user=user)
+    before = len(emu.requests)
+    with pytest.raises(ConfigError) as exc:
+        connect(ConnectionFlags(kubeconfig=path, **flags)).list(RAYCLUSTERS)
+    assert source in exc.value.render()
+    assert "abc" not in exc.value.render() and "X-Evil" not in exc.value.render()
+    assert len(emu.requests) == before  # nothing was sent
 
 
-def test_basic_auth_over_tls(tls_emulator, ca, transport, tmp_path):
-    emu, url, _ = tls_emulator
-    emu.basic_users = {"admin:pw": "basic"}
-    path = _tls_kubeconfig(tmp_path, url, ca, "cfg", user={"username": "admin", "password": "pw"})
-    connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
-    assert emu.requests[-1].user == "basic"
+# --- proxies ---------------------------------------------------------------------------------------
 
 
-def test_https_proxy_connect_tunnel(tls_emulator, ca, tmp_path):
-    """proxy-url with an https server: CONNECT tunnel, TLS verified end to end against the API server."""
-    import socketserver
-    import threading
+class _ConnectProxy:
+    """A CONNECT-only proxy on loopback that records each tunnel's target and Proxy-Authorization."""
 
-    emu, url, _ = tls_emulator
-    tunnels = []
+    def __init__(self):
+        import socketserver
+        import threading
 
-    class ConnectProxy(socketserver.StreamRequestHandler):
-        def handle(self):
-            request = self.rfile.readline().decode()
-            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass
-            method, target, _ = request.split(" ", 2)
-            assert method == "CONNECT"
-            tunnels.append(target)
-            host, port = target.rsplit(":", 1)
-            upstream = socket.create_connection((host, int(port)))
-            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            self.wfile.flush()
-            pipes = [threading.Thread(target=_pipe, args=(self.connection, upstream)),
-                     threading.Thread(target=_pipe, args=(upstream, self.connection))]
-            for p in pipes:
-                p.start()
-            for p in pipes:
-                p.join()
+        self.tunnels = []
+        owner = self
 
-    proxy = socketserver.ThreadingTCPServer(("127.0.0.1", 0), ConnectProxy)
-    proxy.daemon_threads = True
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        path = _tls_kubeconfig(tmp_path, url, ca, "cfg",
-                               cluster_extra={"proxy-url": f"http://127.0.0.1:{proxy.server_address[1]}"})
-        assert [c["metadata"]["name"] for c in connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)] == ["secure"]
-    finally:
-        proxy.shutdown()
-    assert tunnels == [url.split("//", 1)[1]]
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                request = self.rfile.readline().decode()
+                auth = None
+                while True:
+                    line = self.rfile.readline()
+                    if line in (b"\r\n", b"\n", b""):
+                        break
+                    if line.lower().startswith(b"proxy-authorization:"):
+                        auth = line.split(b":", 1)[1].strip().decode()
+                method, target, _ = request.split(" ", 2)
+                assert method == "CONNECT"
+                owner.tunnels.append((target, auth))
+                host, port = target.rsplit(":", 1)
+                upstream = socket.create_connection(("127.0.0.1", int(port)))
+                self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                self.wfile.flush()
+                pipes = [threading.Thread(target=_pipe, args=(self.connection, upstream)),
+                         threading.Thread(target=_pipe, args=(upstream, self.connection))]
+                for p in pipes:
+                    p.start()
+                for p in pipes:
+                    p.join()
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _pipe(src, dst):
@@ -420,15 +462,103 @@ def _pipe(src, dst):
             pass
 
 
-def test_oidc_id_token_and_removed_auth_providers(emulator, tmp_path):
-    emulator.emu.tokens = {"id-token-value": "oidc-user"}
-    oidc = {"auth-provider": {"name": "oidc", "config": {"id-token": "id-token-value", "idp-issuer-url": "https://idp"}}}
-    connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "oidc", kubeconfig(emulator.url, user=oidc)))).list(RAYCLUSTERS)
-    assert emulator.emu.requests[-1].user == "oidc-user"
-    gcp = {"auth-provider": {"name": "gcp", "config": {}}}
-    with pytest.raises(Exception) as exc:
-        connect(ConnectionFlags(kubeconfig=write_kubeconfig(tmp_path / "gcp", kubeconfig(emulator.url, user=gcp)))).list(RAYCLUSTERS)
-    assert "gke-gcloud-auth-plugin" in exc.value.render()
+def test_proxy_url_for_plain_http_uses_absolute_uris(emulator, tmp_path):
+    import http.server
+    import threading
+    import urllib.request
+
+    seen = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append((self.path, self.headers.get("Proxy-Authorization")))
+            headers = {k: v for k, v in self.headers.items() if not k.lower().startswith("proxy-")}
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(urllib.request.Request(self.path, headers=headers)) as resp:
+                body = resp.read()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        proxy_url = f"http://user:pw@127.0.0.1:{proxy.server_address[1]}"
+        path = write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, cluster_extra={"proxy-url": proxy_url}))
+        connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert seen[0][0].startswith(emulator.url + "/apis/ray.io/v1/namespaces/default/rayclusters")
+    assert seen[0][1] == "Basic " + base64.b64encode(b"user:pw").decode()
+
+
+def test_https_proxy_connect_tunnel(tls_emulator, ca, tmp_path, monkeypatch):
+    """HTTPS_PROXY for a non-loopback name: CONNECT tunnel, TLS verified end to end against the API server."""
+    emu, url, _ = tls_emulator
+    proxy = _ConnectProxy()
+    port = url.rsplit(":", 1)[1]
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        path = _tls_kubeconfig(tmp_path, f"https://api.internal:{port}", ca)
+        assert [c["metadata"]["name"] for c in connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)] == ["secure"]
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        path = _tls_kubeconfig(tmp_path, url, ca, cluster_extra={"proxy-url": proxy.url})  # proxy-url: even loopback
+        connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
+    finally:
+        proxy.close()
+    assert [target for target, _ in proxy.tunnels] == [f"api.internal:{port}", f"127.0.0.1:{port}"]
+
+
+def test_open_connection_and_request_headers_for_other_protocols(tls_emulator, ca, tmp_path):
+    """What pod exec (WebSocket) needs: a socket connected exactly like requests (proxy, TLS, SNI, client
+    certificate) and the same credential and impersonation headers."""
+    from kubectl_ray.kube.transport import HttpTransport
+
+    emu, url, _ = tls_emulator
+    emu.tokens = {"t": "alice"}
+    proxy = _ConnectProxy()
+    port = url.rsplit(":", 1)[1]
+    try:
+        path = _tls_kubeconfig(tmp_path, f"https://api.internal:{port}", ca, token="t",
+                               cluster_extra={"proxy-url": proxy.url})
+        transport = connect(ConnectionFlags(kubeconfig=path, as_user="jane")).transport
+        assert isinstance(transport, HttpTransport)
+        sock = transport.open_connection()
+        try:
+            lines = ["GET /apis/ray.io/v1/namespaces/default/rayclusters HTTP/1.1", f"Host: api.internal:{port}",
+                     "Connection: close"]
+            head = ("\r\n".join(lines) + "\r\n").encode()
+            head += b"".join(name.encode() + b": " + value + b"\r\n" for name, value in transport.request_headers())
+            sock.sendall(head + b"\r\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        finally:
+            sock.close()
+    finally:
+        proxy.close()
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert emu.requests[-1].user == "alice" and emu.requests[-1].headers["impersonate-user"] == "jane"
+    assert proxy.tunnels == [(f"api.internal:{port}", None)]
+
+
+def test_ipv6_servers_are_bracketed_in_messages(tmp_path):
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+            port = sock.getsockname()[1]
+    except OSError:
+        pytest.skip("SKIPPED LOUDLY: no IPv6 loopback on this machine")
+    path = write_kubeconfig(tmp_path / "cfg", kubeconfig(f"http://[::1]:{port}"))
+    with pytest.raises(ConnectionFailed) as exc:
+        connect(ConnectionFlags(kubeconfig=path)).list(RAYCLUSTERS)
+    assert f"[::1]:{port}" in exc.value.render()
 
 
 def test_interrupted_request_does_not_poison_the_next_one(emulator, monkeypatch):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_ray.safetar import ChunkStream, UnsafeTarError, extract_stream, safe_relative_path
+from kubectl_ray.safetar import UnsafeTarError, extract_stream, safe_relative_path
 
 
 # --- building archives -------------------------------------------------------------------------------
@@ -250,13 +250,53 @@ def test_long_names_and_pax_headers(sandbox):
         assert (dest / name).read_bytes() == b"long"
 
 
-def test_name_clashes_with_existing_entries_are_skipped(sandbox):
+def extract_all(data: bytes, dest: Path) -> tuple[object, list[str], list[str]]:
+    skipped: list[str] = []
+    failed: list[str] = []
+    result = extract_stream(io.BytesIO(data), str(dest), skipped.append, failed.append)
+    return result, skipped, failed
+
+
+def test_name_collisions_are_failures_and_the_rest_goes_on(sandbox):
     _, dest = sandbox
     (dest / "adir").mkdir()
     (dest / "afile").write_text("x")
-    _, skipped = extract(build_tar([entry("adir", data=b"x"), entry("afile/inner", data=b"y")]), dest)
-    assert skipped == ["skipping 'adir': a directory with that name exists",
-                       "skipping 'afile/inner': 'afile' exists and is not a directory"]
+    result, skipped, failed = extract_all(build_tar([
+        entry("adir", data=b"x"), entry("afile/inner", data=b"y"), entry("afile", "dir"),
+        entry("twice.log", data=b"first"), entry("./twice.log", data=b"second"),
+        entry("after.log", data=b"still written")]), dest)
+    assert skipped == []
+    assert failed == ["cannot write 'adir': a directory with that name exists; skipped",
+                      "cannot write 'afile/inner': 'afile' exists and is not a directory; skipped",
+                      "cannot write 'afile': 'afile' exists and is not a directory; skipped",
+                      "cannot write './twice.log': an earlier entry of the archive was written to the same file; "
+                      "skipped"]
+    assert (dest / "twice.log").read_bytes() == b"first"
+    assert (dest / "after.log").read_bytes() == b"still written"
+    assert (dest / "afile").read_text() == "x"
+    assert result.files == 2
+
+
+def test_a_file_from_an_earlier_run_is_not_a_collision(sandbox):
+    _, dest = sandbox
+    (dest / "raylet.out").write_text("from the last run, longer than the new one\n")
+    _, skipped, failed = extract_all(build_tar([entry("raylet.out", data=b"new\n")]), dest)
+    assert (skipped, failed) == ([], [])
+    assert (dest / "raylet.out").read_bytes() == b"new\n"
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".log", "d/" + "y" * 300 + "/inner.log"], ids=["file", "directory"])
+def test_a_name_too_long_for_the_file_system_is_skipped_and_the_rest_goes_on(sandbox, name):
+    _, dest = sandbox
+    long_dir = entry(name.rsplit("/", 1)[0] + "/", "dir") if "/" in name else None
+    entries = ([long_dir] if long_dir else []) + [entry(name, data=b"lost"), entry("raylet.out", data=b"kept\n")]
+    for fmt in (tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
+        result, skipped, failed = extract_all(build_tar(entries, fmt=fmt), dest)
+        assert skipped == []
+        assert all("File name too long; skipped" in line for line in failed) and failed
+        assert failed[-1] == f"cannot write {name!r}: File name too long; skipped"
+        assert (dest / "raylet.out").read_bytes() == b"kept\n"
+        assert result.files == 1
 
 
 def test_empty_stream_extracts_nothing(sandbox):
@@ -284,10 +324,222 @@ def test_safe_relative_path(name, expected):
     assert safe_relative_path(name) == expected
 
 
-def test_chunk_stream_reads_across_chunks_and_drains():
-    chunks = iter([b"abc", b"", b"defg", b"hi"])
-    stream = ChunkStream(chunks)
-    assert stream.read(2) == b"ab"
-    assert stream.read(4) == b"cdef"
-    assert stream.drain() == 3
-    assert stream.read(10) == b""
+def test_a_path_deeper_than_64_directories_is_a_failure_not_a_slow_crawl(sandbox):
+    _, dest = sandbox
+    deep = "d/" * 64 + "deep.log"
+    fine = "d/" * 63 + "fine.log"
+    result, skipped, failed = extract_all(build_tar([entry("d/" * 2100, "dir"), entry(deep, data=b"x"),
+                                                     entry(fine, data=b"ok"), entry("after.log", data=b"y")]), dest)
+    assert skipped == []
+    assert failed == [f"cannot write {('d/' * 2100).rstrip('/')!r}: it is more than 64 directories deep; skipped",
+                      f"cannot write {deep!r}: it is more than 64 directories deep; skipped"]
+    assert (dest / fine).read_bytes() == b"ok" and (dest / "after.log").read_bytes() == b"y"
+    assert result.files == 2
+
+
+# --- sparse entries stay sparse --------------------------------------------------------------------------
+
+
+SPARSE_SIZE = 1 << 30  # 1 GiB apparent, three 4 KiB islands of data
+SPARSE_ISLANDS = {0: b"A" * 4096, 300 << 20: b"B" * 4096, SPARSE_SIZE - 4096: b"C" * 4096}
+
+
+def sparse_source(tmp_path: Path) -> Path:
+    source = tmp_path / "src"
+    source.mkdir()
+    path = source / "core.sparse"
+    with open(path, "wb") as fh:
+        fh.truncate(SPARSE_SIZE)
+        for offset, data in SPARSE_ISLANDS.items():
+            fh.seek(offset)
+            fh.write(data)
+    return source
+
+
+def gnu_tar(source: Path, *options: str) -> bytes:
+    import shutil
+    import subprocess
+
+    if shutil.which("tar") is None:
+        pytest.skip("GNU tar is needed to build sparse archives")
+    return subprocess.run(["tar", *options, "-cf", "-", "-C", str(source), "."], check=True,
+                          capture_output=True).stdout
+
+
+def assert_sparse_copy(path: Path) -> None:
+    info = os.stat(path)
+    assert info.st_size == SPARSE_SIZE
+    assert info.st_blocks * 512 < 4 << 20, "the holes were written: the file is fully allocated"
+    with open(path, "rb") as fh:
+        for offset, data in SPARSE_ISLANDS.items():
+            fh.seek(offset)
+            assert fh.read(len(data)) == data
+        fh.seek(4096)
+        assert fh.read(1 << 16) == bytes(1 << 16)
+
+
+@pytest.mark.parametrize("options", [
+    ("--format=gnu", "--sparse"),  # old GNU 'S' headers
+    ("--format=pax", "--sparse-version=0.0"),
+    ("--format=pax", "--sparse-version=0.1"),
+    ("--format=pax", "--sparse-version=1.0"),
+], ids=["gnu", "pax-0.0", "pax-0.1", "pax-1.0"])
+def test_sparse_entries_stay_sparse(sandbox, tmp_path, options):
+    _, dest = sandbox
+    archive = gnu_tar(sparse_source(tmp_path), *options)
+    assert len(archive) < 1 << 20
+    result, skipped, failed = extract_all(archive + build_tar([entry("after.log", data=b"next\n")]), dest)
+    assert (skipped, failed) == ([], [])
+    assert_sparse_copy(dest / "core.sparse")
+    assert result.bytes == sum(len(d) for d in SPARSE_ISLANDS.values())
+
+
+def test_many_old_gnu_sparse_segments_use_extension_blocks(sandbox, tmp_path):
+    """More than 4 segments: the old GNU format continues its map in extension blocks."""
+    _, dest = sandbox
+    source = tmp_path / "src"
+    source.mkdir()
+    islands = {i * (1 << 20): bytes([65 + i]) * 100 for i in range(30)}
+    with open(source / "islands", "wb") as fh:
+        fh.truncate(40 << 20)
+        for offset, data in islands.items():
+            fh.seek(offset)
+            fh.write(data)
+    _, skipped, failed = extract_all(gnu_tar(source, "--format=gnu", "--sparse"), dest)
+    assert (skipped, failed) == ([], [])
+    with open(dest / "islands", "rb") as fh:
+        for offset, data in islands.items():
+            fh.seek(offset)
+            assert fh.read(len(data)) == data
+    assert os.stat(dest / "islands").st_size == 40 << 20
+
+
+def pax_sparse(name: str, real_size: int, segments: str, data: bytes) -> bytes:
+    """A PAX 0.1 sparse entry written by hand: any map, any real size."""
+    info = tarfile.TarInfo("GNUSparseFile.0/" + name)
+    info.size = len(data)
+    info.pax_headers = {"GNU.sparse.name": name, "GNU.sparse.size": str(real_size), "GNU.sparse.map": segments}
+    return info.tobuf(format=tarfile.PAX_FORMAT) + data + bytes(-len(data) % 512)  # no end blocks: entries chain
+
+
+def test_a_sparse_entry_of_a_petabyte_stays_sparse_or_is_refused(sandbox):
+    """A hostile entry claiming a huge size writes its few bytes, never the holes."""
+    _, dest = sandbox
+    archive = pax_sparse("huge", 1 << 50, "0,5", b"hello") + build_tar([entry("after.log", data=b"next\n")])
+    _, skipped, failed = extract_all(archive, dest)
+    assert skipped == []
+    if failed:  # most file systems cap a file below a petabyte: then the entry is refused and named
+        assert failed == ["cannot write 'huge': its size (1125899906842624 bytes) is more than this file system "
+                          "allows; skipped"]
+        assert not (dest / "huge").exists()
+    else:
+        assert os.stat(dest / "huge").st_blocks * 512 < 1 << 20
+    assert (dest / "after.log").read_bytes() == b"next\n"
+
+
+@pytest.mark.parametrize("segments, real_size", [
+    ("0,5,2,5", 100),  # overlapping
+    ("10,5,0,5", 100),  # out of order
+    ("0,5,96,5", 100),  # past the real size
+    ("0,4", 100),  # the map holds fewer bytes than the entry
+])
+def test_an_invalid_sparse_map_fails_that_entry_only(sandbox, segments, real_size):
+    _, dest = sandbox
+    data = b"x" * sum(int(n) for n in segments.split(",")[1::2])
+    if segments == "0,4":
+        data = b"x" * 5
+    archive = pax_sparse("bad", real_size, segments, data) + build_tar([entry("after.log", data=b"next\n")])
+    _, skipped, failed = extract_all(archive, dest)
+    assert skipped == [] and len(failed) == 1 and failed[0].startswith("cannot write 'bad': its sparse map")
+    assert not (dest / "bad").exists()
+    assert (dest / "after.log").read_bytes() == b"next\n"
+
+
+# --- the parser: any split of the stream, truncation, hostile headers -------------------------------------
+
+
+def test_any_split_of_the_stream_gives_the_same_result(sandbox, tmp_path):
+    _, dest = sandbox
+    source = tmp_path / "logs"
+    (source / "old").mkdir(parents=True)
+    (source / "raylet.out").write_bytes(os.urandom(5000))
+    (source / "old" / ("long-name-" * 20 + ".err")).write_bytes(os.urandom(70_000))
+    (source / "empty").write_bytes(b"")
+    for fmt in (tarfile.GNU_FORMAT, tarfile.PAX_FORMAT, tarfile.USTAR_FORMAT):
+        if fmt == tarfile.USTAR_FORMAT:
+            (source / "old" / ("long-name-" * 20 + ".err")).rename(source / "old" / "short.err")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=fmt) as archive:
+            archive.add(source, arcname=".")
+        data = buf.getvalue()
+        expected = tree(source)
+        for size in (1, 7, 511, 512, 513, 65536):
+            out = dest / f"{fmt}-{size}"
+            from kubectl_ray.safetar import TarExtractor
+
+            extractor = TarExtractor(str(out))
+            for start in range(0, len(data), size):
+                extractor.feed(data[start:start + size])
+            result = extractor.finish()
+            assert tree(out) == expected, (fmt, size)
+            assert result.files == 3
+
+
+def test_a_stream_cut_anywhere_inside_an_entry_is_reported_as_truncated(sandbox):
+    _, dest = sandbox
+    good = build_tar([entry("first", data=b"1" * 10), entry("long/" + "n" * 200, data=b"2" * 5000)])
+    from kubectl_ray.safetar import TarExtractor
+
+    end = good.rindex(b"2") + 1
+    for cut in (1, 100, 511, 512, 513, 1500, 1536, 2048, end - 1):  # 1024 ends cleanly after "first"
+        extractor = TarExtractor(str(dest / str(cut)))
+        extractor.feed(good[:cut])
+        with pytest.raises(UnsafeTarError, match="corrupt or truncated: it ends"):
+            extractor.finish()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: b"\x01" * 512, "corrupt or truncated"),  # a header with a bad checksum
+    (lambda: _negative_size_header(), "'neg' has a negative size"),  # base-256 numbers can be negative
+    (lambda: _header_only("L", size=2 << 20), "an extended header of 2097152 bytes"),
+    (lambda: _header_only("x", size=12) + b"99 path=abc\n".ljust(512, b"\0"), "malformed pax header"),
+    (lambda: _header_only("x", size=11) + b"11 size=-5\n".ljust(512, b"\0") + _header_only("0"), "size is negative"),
+    (lambda: _header_only("x", size=11) + b"11 size=zz\n".ljust(512, b"\0") + _header_only("0"), "not a number"),
+])
+def test_hostile_headers_fail_the_archive_with_one_message(sandbox, make, message):
+    _, dest = sandbox
+    with pytest.raises(UnsafeTarError, match=message):
+        extract(make(), dest)
+
+
+def _negative_size_header() -> bytes:
+    block = bytearray(_header_only("0", name="neg"))
+    block[124:136] = b"\xff" * 12  # -1 in base-256
+    block[148:156] = b" " * 8
+    block[148:155] = b"%06o\0" % sum(block)
+    return bytes(block)
+
+
+def _header_only(kind: str, size: int = 0, name: str = "x") -> bytes:
+    info = tarfile.TarInfo(name)
+    info.type = kind.encode()
+    info.size = size
+    return info.tobuf(format=tarfile.GNU_FORMAT)
+
+
+def test_pax_size_override_and_non_utf8_names(sandbox):
+    _, dest = sandbox
+    info = tarfile.TarInfo("data.bin")
+    info.size = 3
+    info.pax_headers = {"size": "3"}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        archive.addfile(info, io.BytesIO(b"abc"))
+        weird = tarfile.TarInfo("caf\udce9.log")  # a Latin-1 byte, as a container's file system may hold
+        weird.size = 2
+        archive.addfile(weird, io.BytesIO(b"ok"))
+    gnu = build_tar([entry("caf\udce9-gnu.log", data=b"ok")])
+    extract(buf.getvalue(), dest)
+    extract(gnu, dest)
+    assert (dest / "data.bin").read_bytes() == b"abc"
+    assert sorted(os.listdir(os.fsencode(dest))) == [b"caf\xe9-gnu.log", b"caf\xe9.log", b"data.bin"]

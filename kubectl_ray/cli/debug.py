@@ -152,7 +152,7 @@ def _snapshot(env: CommandEnv, options: dict[str, Any]):  # -> tuple[Snapshot, b
             raise DiagnosisNotRun(f"{ref} is not in bundle {options['from_bundle']} (it holds: {available})")
         snap.targets = matches[:1]
         return snap, True
-    from kubectl_ray.kube.errors import ApiError, ConnectionFailed
+    from kubectl_ray.kube.errors import ApiError, ConfigError, ConnectionFailed
 
     try:
         kube = env.kube()
@@ -162,7 +162,7 @@ def _snapshot(env: CommandEnv, options: dict[str, Any]):  # -> tuple[Snapshot, b
         snap = collector.collect_scan(None if options["all_namespaces"] else env.namespace)
         snap.meta["scan"] = True
         return snap, False
-    except (ConnectionFailed, ApiError) as exc:
+    except (ConnectionFailed, ApiError, ConfigError) as exc:  # e.g. no kubeconfig, an exec plugin that hangs
         raise _not_run(exc) from None
 
 

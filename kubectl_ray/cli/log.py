@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -38,7 +38,7 @@ class LogOptions:
     "# Logs of every node of RayCluster demo into ./demo/<pod>/",
     "kubectl ray log demo",
     "",
-    "# Only the head node, into an existing directory",
+    "# Only the head node, into /tmp/ray-logs (created if needed)",
     "kubectl ray log demo --node-type head --out-dir /tmp/ray-logs",
     "",
     "# The workers of one group, from the containers that ran before the last restart",
@@ -46,10 +46,13 @@ class LogOptions:
     "",
     "# The cluster behind a RayJob, 8 pods at a time",
     "kubectl ray log rayjob/my-job --max-concurrency 8",
+    "",
+    "# Print a link to Google Cloud Logging for the cluster's logs instead of downloading them",
+    "kubectl ray log demo --link gke",
 ))
 @click.argument("target", metavar="(NAME | TYPE/NAME)", shell_complete=completion.ray_targets())
 @click.option("--out-dir", default=None, metavar="DIR",
-              help="Existing directory to save the logs in (default: ./NAME, created if needed).")
+              help="Directory to save the logs in, created if needed (default: ./NAME).")
 @click.option("--node-type", type=click.Choice(NODE_TYPES, case_sensitive=False), default=None,
               help="Which Ray nodes: all (default), head or worker.")
 @click.option("--worker-group", "worker_groups", multiple=True, metavar="GROUP",
@@ -61,20 +64,28 @@ class LogOptions:
               help="How many pods to download at the same time.")
 @click.option("--overwrite", is_flag=True,
               help="Also write into pod folders that hold files this command did not write.")
+@click.option("--link", default=None, metavar="gke", shell_complete=completion.choices("gke"),
+              help="Print a link to a cloud console to view the logs instead of downloading them; supports: gke.")
 @kube_command
 def log(env: CommandEnv, target: str, out_dir: str | None, node_type: str | None, worker_groups: tuple[str, ...],
-        previous: bool, max_concurrency: int, overwrite: bool) -> None:
-    """Download the logs of a Ray cluster's nodes: each container's stdout and Ray's log directory.
+        previous: bool, max_concurrency: int, overwrite: bool, link: str | None) -> None:
+    """Download the logs of a Ray cluster's nodes: each container's log and Ray's log directory.
 
     TYPE is raycluster (default), rayjob or rayservice, in any case. Each pod gets a folder
-    <out-dir>/<pod>/ with stdout.log (the Ray container), <container>.log for other containers such
-    as the autoscaler, and the contents of /tmp/ray/session_latest/logs/ copied with tar through the
-    pod exec API. Links, devices and paths leading out of the pod's folder are skipped and named.
-    Files of an earlier run are overwritten whole; a pod folder holding files this command did not
-    write is left alone unless --overwrite. Exit code 1 if any pod could not be saved completely.
+    <out-dir>/<pod>/ with containers/<container>.log for every container (the Ray container, the
+    autoscaler, sidecars) and ray/ holding the contents of /tmp/ray/session_latest/logs/, copied
+    with tar through the pod exec API. Links, devices and paths leading out of the pod's folder are
+    skipped and named. Files of an earlier run are overwritten whole; a pod folder holding files this
+    command did not write is left alone unless --overwrite. Exit code 1 if any pod could not be
+    saved completely (an archive entry that could not be written counts), or if the disk failed.
     """
     options = complete_options(target, out_dir, node_type, worker_groups, previous, max_concurrency)
-    run_log(env, replace(options, overwrite=overwrite))
+    options = replace(options, overwrite=overwrite)
+    if link is not None:
+        check_link_options(link, options)
+        print_link(env, options)
+        return
+    run_log(env, options)
 
 
 def complete_options(target: str, out_dir: str | None, node_type: str | None, worker_groups: tuple[str, ...],
@@ -102,41 +113,31 @@ def complete_options(target: str, out_dir: str | None, node_type: str | None, wo
 
 
 def check_out_dir(path: str) -> None:
+    """A missing --out-dir is created once there is something to save; a file in its place is an error."""
     if not path.strip():
         raise UsageError("--out-dir must not be empty")
-    if not os.path.exists(path):
-        raise UsageError(f"Directory does not exist. --out-dir {path} was not found; create it first, "
-                         "or leave out --out-dir to use ./NAME")
-    if not os.path.isdir(path):
+    if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError(f"Path is not a directory. --out-dir {path} is a file; please give a directory")
 
 
-def pod_selector(cluster: str, node_type: str, worker_groups: tuple[str, ...]) -> str:
-    """The label selector sent to the server (select_pods filters what it cannot express)."""
-    parts = [f"ray.io/cluster={cluster}"]
-    if node_type != "all":
-        parts.append(f"ray.io/node-type={node_type}")
-    if worker_groups and node_type == "worker":
-        parts.append(f"ray.io/group in ({','.join(worker_groups)})")
-    return ",".join(parts)
+def check_link_options(link: str, options: LogOptions) -> None:
+    """Upstream's rules for --link, plus: the flags that only shape a download do not go with it."""
+    if link != "gke":
+        raise UsageError(f'unsupported link type "{link}", only "gke" is supported')
+    given = [flag for flag, used in (("--out-dir", options.out_dir_given), ("--worker-group", options.worker_groups),
+                                     ("--previous", options.previous), ("--overwrite", options.overwrite)) if used]
+    if given:
+        raise UsageError(f"{given[0]} is incompatible with --link")
 
 
-def select_pods(pods: list[dict[str, Any]], node_type: str, worker_groups: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Head first, then workers by name; with --worker-group, only those groups' workers (and the head for 'all')."""
-    def labels(pod: dict[str, Any]) -> dict[str, str]:
-        return (pod.get("metadata") or {}).get("labels") or {}
+def print_link(env: CommandEnv, options: LogOptions) -> None:
+    from kubectl_ray.kube.podlogs import gke_logs_link
 
-    chosen = []
-    for pod in pods:
-        kind = labels(pod).get("ray.io/node-type")
-        if kind not in ("head", "worker"):
-            continue  # e.g. redis-cleanup jobs carry the cluster label too
-        if worker_groups and kind == "worker" and labels(pod).get("ray.io/group") not in worker_groups:
-            continue
-        if node_type != "all" and kind != node_type:
-            continue
-        chosen.append(pod)
-    return sorted(chosen, key=lambda p: (labels(p).get("ray.io/node-type") != "head", p["metadata"]["name"]))
+    cluster = resolve_cluster(env, options.ref)
+    url, warnings = gke_logs_link(env.kube(), env.namespace, cluster, options.node_type)
+    for warning in warnings:
+        sys.stderr.write(warning + "\n")
+    write_stdout(url + "\n")
 
 
 def resolve_cluster(env: CommandEnv, ref: "ResourceRef") -> str:
@@ -148,6 +149,7 @@ def resolve_cluster(env: CommandEnv, ref: "ResourceRef") -> str:
 
 
 def run_log(env: CommandEnv, options: LogOptions) -> None:
+    from kubectl_ray.kube.podlogs import download_logs, pod_selector, select_pods
     from kubectl_ray.kube.resources import PODS, RAYCLUSTERS
 
     kube = env.kube()
@@ -162,65 +164,23 @@ def run_log(env: CommandEnv, options: LogOptions) -> None:
         if options.ref.type == "raycluster" and kube.get_or_none(RAYCLUSTERS, cluster, env.namespace) is None:
             detail += f'; RayCluster "{cluster}" does not exist'
         raise KubectlRayError(f'No Ray nodes found for resource {cluster} in namespace "{env.namespace}" ({detail})')
-    if not options.out_dir_given:
-        os.makedirs(options.out_dir, exist_ok=True)
-    results = download_all(env, options, pods)
+    create_out_dir(options.out_dir)
+    progress = _Progress(len(pods))
+    which = {"all": "head and worker", "head": "head", "worker": "worker"}[options.node_type]
+    progress.line(f"Downloading logs of {len(pods)} {which} pod{'s' if len(pods) != 1 else ''} of cluster "
+                  f"{cluster} to {options.out_dir} ({min(options.max_concurrency, len(pods))} at a time)")
+    results = download_logs(kube, pods, options.out_dir, max_concurrency=options.max_concurrency,
+                            previous=options.previous, overwrite=options.overwrite,
+                            on_problem=lambda pod, message: progress.line(f"warning: {pod}: {message}"),
+                            on_done=progress.pod_done)
     report(options, results)
 
 
-def download_all(env: CommandEnv, options: LogOptions, pods: list[dict[str, Any]]) -> list["PodLogResult"]:
-    """Download pods with at most --max-concurrency at once; one progress line per finished pod."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    from kubectl_ray.kube.podlogs import download_pod_logs
-
-    kube = env.kube()
-    printer = _Progress(len(pods))
-    which = {"all": "head and worker", "head": "head", "worker": "worker"}[options.node_type]
-    printer.line(f"Downloading logs of {len(pods)} {which} pod{'s' if len(pods) != 1 else ''} of cluster "
-                 f"{_cluster_label(pods)} to {options.out_dir} ({min(options.max_concurrency, len(pods))} at a time)")
-    cancel = threading.Event()
-    results: dict[str, "PodLogResult"] = {}
-
-    def one(pod: dict[str, Any]) -> "PodLogResult":
-        name = pod["metadata"]["name"]
-        return download_pod_logs(kube, pod, options.out_dir, previous=options.previous, cancel=cancel,
-                                 overwrite=options.overwrite,
-                                 on_skip=lambda message: printer.line(f"warning: {name}: {message}"))
-
-    pool = ThreadPoolExecutor(max_workers=min(options.max_concurrency, len(pods)), thread_name_prefix="ray-log")
+def create_out_dir(path: str) -> None:
     try:
-        pending = {pool.submit(one, pod): pod for pod in pods}
-        while pending:
-            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in done:
-                pod = pending.pop(future)
-                result = _result_of(future, pod, options.out_dir)
-                results[result.pod] = result
-                printer.pod_done(result)
-    except BaseException:  # Ctrl-C: stop every download between two chunks, then leave
-        cancel.set()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return [results[p["metadata"]["name"]] for p in pods]
-
-
-def _result_of(future: Any, pod: dict[str, Any], out_dir: str) -> "PodLogResult":
-    from kubectl_ray.kube.podlogs import PodLogResult
-
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - one pod's surprise must not hide the others' results
-        name = pod["metadata"]["name"]
-        message = exc.render().removeprefix("error: ") if isinstance(exc, KubectlRayError) else \
-            f"unexpected {type(exc).__name__}: {exc}"
-        return PodLogResult(pod=name, folder=os.path.join(out_dir, name), errors=[message])
-
-
-def _cluster_label(pods: list[dict[str, Any]]) -> str:
-    labels = (pods[0].get("metadata") or {}).get("labels") or {}
-    return labels.get("ray.io/cluster", "?")
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise KubectlRayError(f"cannot create directory {path}: {exc.strerror or exc}") from None
 
 
 class _Progress:
@@ -245,7 +205,7 @@ class _Progress:
 
 def describe(result: "PodLogResult") -> str:
     saved = [f"{f.name} ({human_bytes(f.bytes)})" for f in result.container_logs]
-    if result.ray_files or not result.errors:
+    if result.ray_files or result.ok:
         saved.append(f"{result.ray_files} Ray log file{'s' if result.ray_files != 1 else ''} "
                      f"({human_bytes(result.ray_bytes)})")
     parts = [", ".join(saved) if saved else "nothing saved"]
@@ -273,10 +233,32 @@ def report(options: LogOptions, results: list["PodLogResult"]) -> None:
     failed = [r for r in results if not r.ok]
     total = sum(r.total_bytes for r in results)
     if not failed:
-        sys.stdout.write(f"Saved the logs of {len(results)} pod{'s' if len(results) != 1 else ''} "
-                         f"({human_bytes(total)}) to {options.out_dir}\n")
+        write_stdout(f"Saved the logs of {len(results)} pod{'s' if len(results) != 1 else ''} "
+                     f"({human_bytes(total)}) to {options.out_dir}\n")
         return
-    sys.stdout.write(f"Saved the logs of {len(good)} of {len(results)} pods ({human_bytes(total)}) to "
-                     f"{options.out_dir}\n")
+    write_stdout(f"Saved the logs of {len(good)} of {len(results)} pods ({human_bytes(total)}) to "
+                 f"{options.out_dir}\n")
     names = ", ".join(r.pod for r in failed)
     raise KubectlRayError(f"{len(failed)} of {len(results)} pods failed: {names} (see the lines above)")
+
+
+def write_stdout(text: str) -> None:
+    """Write and flush now, so a full or closed stdout is one error line, not a traceback at exit."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _detach_stdout()
+        raise KubectlRayError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -1,21 +1,31 @@
 """Collect once: read everything a diagnosis needs, with a number of API calls that does not grow with pods.
 
-For one target (`debug raycluster/NAME`) the calls are, at most:
+For one target (`debug raycluster/NAME`) the calls are, at most (none grows with the number of pods):
 
     1  get the RayCluster/RayJob/RayService          +2 get the RayClusters behind a RayJob/RayService
     1  list pods  labelSelector ray.io/cluster in (...)   (pages of 1000 pods)
+    1  list the RayJob submitter's pods  labelSelector job-name=NAME (pages of 1000)
     1  list events in the namespace                       (pages of 500; only related ones are kept)
     ≤3 get head Services (+ the RayService serve Service)  1 list EndpointSlices of those Services
     1-3 operator Deployments (kube/operator.py find_operator) + 1 list the operator's pods
     ≤2 get CRDs   1 list nodes   1 list RuntimeClasses   1 list NetworkPolicies
-    ≤2 get batch Jobs (RayJob submitter, Redis cleanup)   ≤1 get the autoscaler's ServiceAccount
-    --logs: ≤8 pod log tails (head Ray container and its previous run, autoscaler, 3 wait-gcs-ready,
-            2 crashing workers)
+    ≤2 get batch Jobs (RayJob submitter, Redis cleanup)
+    1  get the Namespace (its labels: Pod Security, mesh injection)
+    1  list LimitRanges   1 list ResourceQuotas
+    1  discovery of kueue.x-k8s.io, and only where it is served: 1 list Workloads, 1 list LocalQueues
+    ≤8 per kind get what the specs name: Secrets, ConfigMaps, PersistentVolumeClaims, ServiceAccounts,
+       PriorityClasses, and Services named by Redis / RAY_ADDRESS addresses (≤48 in all)
+    --logs: ≤9 pod log tails (head Ray container and its previous run, autoscaler (its previous run if it
+            restarted), 3 wait-gcs-ready, 2 crashing workers, the last failed submitter pod)
+
+Secrets and ConfigMaps are read by name only when a spec names them, to learn which keys they hold:
+their values are dropped as they arrive (slim() keeps metadata and key names) and never stored,
+printed or bundled. Secrets are never listed.
 
 Scan mode (`debug` / `debug -A`) lists each resource once for the namespace (or all namespaces). Every
 403 is recorded in the snapshot (the rules then report "not checked"); a 404 on a named object is
 recorded as absent. Only an unreachable API server, or a target that cannot be read, stops collection.
-Secrets are never read. Everything kept is slimmed and redacted (redact.py).
+Everything kept is slimmed and redacted (redact.py).
 """
 
 from __future__ import annotations
@@ -29,11 +39,20 @@ from kubectl_ray.debug.snapshot import PLURALS, LogTail, Snapshot, TargetRef
 from kubectl_ray.errors import ExitCode, KubectlRayError
 from kubectl_ray.kube.errors import ApiError, CRDsMissing
 from kubectl_ray.kube.resources import (
-    CRDS, ENDPOINT_SLICES, ENDPOINTS, EVENTS, JOBS, NODES, PODS, RAYCLUSTERS, RAYJOBS, RAYSERVICES,
-    RUNTIME_CLASSES, SERVICE_ACCOUNTS, SERVICES, Resource,
+    CRDS, ENDPOINT_SLICES, ENDPOINTS, EVENTS, JOBS, NAMESPACES, NODES, PODS, RAYCLUSTERS, RAYJOBS, RAYSERVICES,
+    RUNTIME_CLASSES, SECRETS, SERVICE_ACCOUNTS, SERVICES, Resource,
 )
 
 NETWORK_POLICIES = Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
+LIMIT_RANGES = Resource("", "v1", "limitranges", "LimitRange")
+RESOURCE_QUOTAS = Resource("", "v1", "resourcequotas", "ResourceQuota")
+CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap")
+PVCS = Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+PRIORITY_CLASSES = Resource("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", namespaced=False)
+KUEUE_GROUP = "kueue.x-k8s.io"
+REFERENCED = {"secrets": SECRETS, "configmaps": CONFIG_MAPS, "persistentvolumeclaims": PVCS,
+              "serviceaccounts": SERVICE_ACCOUNTS, "priorityclasses": PRIORITY_CLASSES, "services": SERVICES}
+MAX_REFERENCES = 8  # per kind: a spec naming more is unusual, and the bound keeps the call count fixed
 POD_PAGE = 1000
 EVENT_PAGE = 500
 MAX_EVENTS_PER_OBJECT = 10
@@ -42,6 +61,7 @@ LOG_TAIL_LINES = 50
 LOG_LIMIT_BYTES = 64 * 1024
 MAX_INIT_LOGS = 3
 MAX_CRASH_LOGS = 2
+SUBMITTER_LABEL = "job-name"  # set on a batch Job's pods by every Kubernetes version (batch.kubernetes.io/job-name since 1.27)
 KINDS = {"raycluster": "RayCluster", "rayjob": "RayJob", "rayservice": "RayService"}
 RESOURCES = {"RayCluster": RAYCLUSTERS, "RayJob": RAYJOBS, "RayService": RAYSERVICES}
 
@@ -179,6 +199,18 @@ def _schema_skeleton(schema: Any, depth: int = 0) -> Any:
     return out
 
 
+def names_only(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Secret or ConfigMap without its values: which keys it holds (annotations may hold values too)."""
+    meta = obj.get("metadata") or {}
+    keys = set(obj.get("data") or {}) | set(obj.get("binaryData") or {}) | set(obj.get("stringData") or {})
+    out: dict[str, Any] = {"apiVersion": "v1", "kind": obj.get("kind") or "",
+                           "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "creationTimestamp") if k in meta},
+                           "keys": sorted(keys)}
+    if obj.get("type"):
+        out["type"] = obj["type"]
+    return out
+
+
 def slim(resource: str, obj: dict[str, Any]) -> dict[str, Any]:
     """The part of an object a rule may read, redacted (an object too malformed to slim keeps its name only)."""
     try:
@@ -205,6 +237,8 @@ def _slim(resource: str, obj: dict[str, Any]) -> dict[str, Any]:
         kept = crd_skeleton(obj)
     elif resource == "serviceaccounts":
         kept = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": slim_metadata(obj.get("metadata") or {})}
+    elif resource in ("secrets", "configmaps"):
+        kept = names_only(obj)
     else:
         kept = dict(obj)
         kept["metadata"] = slim_metadata(obj.get("metadata") or {})
@@ -245,6 +279,10 @@ class CountingClient:
         self.calls += 1
         return self._kube.pod_log(*args, **kwargs)
 
+    def preferred_version(self, group: str) -> str | None:
+        self.calls += 1
+        return self._kube.preferred_version(group)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._kube, name)
 
@@ -274,6 +312,7 @@ class Collector:
         cluster_names = [c["metadata"]["name"] for c in clusters]
         selector = f"ray.io/cluster in ({','.join(sorted(set(cluster_names)))})" if cluster_names else None
         pods = self._list_pods(namespace, selector) if selector else self._mark_collected("pods")
+        submitters = self._list_pods(namespace, f"{SUBMITTER_LABEL}={name}") if kind == "RayJob" else []
         services = self._head_service_names(target, obj, clusters)
         self._get_services(namespace, services)
         self._list_endpoint_slices(namespace, services)
@@ -282,13 +321,16 @@ class Collector:
         self._list_cluster_scoped()
         self._list("networkpolicies", NETWORK_POLICIES, namespace)
         self._get_jobs(target, clusters)
-        self._get_service_accounts(clusters)
+        self._collect_namespace(namespace)
+        self._get_references(namespace, obj, clusters)
+        workloads = self._collect_kueue(namespace)
         related = {("RayCluster", n) for n in cluster_names} | {(kind, name)}
-        related |= {("Pod", p["metadata"]["name"]) for p in pods}
+        related |= {("Pod", p["metadata"]["name"]) for p in pods + submitters}
         related |= {("Service", s) for s in services} | {("Job", name)}
+        related |= {("Workload", w["metadata"]["name"]) for w in workloads}
         self._list_events(namespace, related)
         if self.options.logs:
-            self._collect_logs(namespace, clusters, pods)
+            self._collect_logs(namespace, clusters, pods, submitters)
         return self._finish()
 
     # scan ---------------------------------------------------------------------------------------
@@ -448,6 +490,57 @@ class Collector:
                 continue
             self.snap.add("operatorpods", [slim("operatorpods", p) for p in pods])
 
+    def _collect_namespace(self, namespace: str) -> None:
+        """The Namespace (labels: Pod Security, mesh injection) and the limits it puts on pods."""
+        self._get(NAMESPACES, "namespaces", namespace, None)
+        self._list("limitranges", LIMIT_RANGES, namespace)
+        self._list("resourcequotas", RESOURCE_QUOTAS, namespace)
+
+    def _get_references(self, namespace: str, obj: dict[str, Any], clusters: list[dict[str, Any]]) -> None:
+        """Objects the specs name, read by name (at most MAX_REFERENCES per kind)."""
+        from kubectl_ray.debug.model import References, cluster_references, dig, pod_spec_references
+
+        refs = References()
+        spec = obj.get("spec") or {}
+        for cluster in clusters:
+            cluster_references(cluster.get("spec") or {}, "spec", refs)
+        for key in ("rayClusterSpec", "rayClusterConfig"):
+            if isinstance(spec.get(key), dict):
+                cluster_references(spec[key], f"spec.{key}", refs)
+        pod_spec_references(dig(spec, "submitterPodTemplate", "spec", default={}), "spec.submitterPodTemplate.spec", refs)
+        for kind, res in REFERENCED.items():
+            self.snap.collected.add(kind)
+            for ref in list(refs.of(kind))[:MAX_REFERENCES]:
+                name, ns = ref, namespace
+                if kind == "services":  # "name" or "name.namespace" (model.service_host)
+                    name, _, other = ref.partition(".")
+                    ns = other or namespace
+                    if self.snap.get("services", ns, name) is not None:
+                        continue  # the head Service, already read
+                self._get(res, kind, name, ns if res.namespaced else None)
+
+    def _collect_kueue(self, namespace: str) -> list[dict[str, Any]]:
+        """Kueue's Workloads and LocalQueues, where the API server serves them (one discovery call)."""
+        version = self._served_version(KUEUE_GROUP)
+        if version is None:
+            self.snap.collected.update(("workloads", "localqueues"))
+            return []
+        self.snap.meta["kueue"] = f"{KUEUE_GROUP}/{version}"
+        workloads = self._list("workloads", Resource(KUEUE_GROUP, version, "workloads", "Workload"), namespace)
+        self._list("localqueues", Resource(KUEUE_GROUP, version, "localqueues", "LocalQueue"), namespace)
+        return workloads
+
+    def _served_version(self, group: str) -> str | None:
+        """The preferred version of an API group, or None when the server does not serve it."""
+        try:
+            return self.kube.preferred_version(group)
+        except ApiError as exc:
+            if exc.status == 403:
+                self.snap.mark_forbidden("get", f"{group} API", None, exc.render())
+            else:
+                self._error(f"discover {group}", exc)
+            return None
+
     def _get_crds(self, plurals: list[str]) -> None:
         for plural in plurals:
             self._get(CRDS, "customresourcedefinitions", f"{plural}.ray.io", None)
@@ -463,13 +556,6 @@ class Collector:
             meta = c.get("metadata") or {}
             if meta.get("deletionTimestamp"):
                 self._get(JOBS, "jobs", f"{meta['name']}-redis-cleanup"[:63], meta.get("namespace"))
-
-    def _get_service_accounts(self, clusters: list[dict[str, Any]]) -> None:
-        for c in clusters:
-            spec = c.get("spec") or {}
-            sa = ((((spec.get("headGroupSpec") or {}).get("template") or {}).get("spec") or {}).get("serviceAccountName"))
-            if spec.get("enableInTreeAutoscaling") and sa:
-                self._get(SERVICE_ACCOUNTS, "serviceaccounts", sa, c["metadata"].get("namespace"))
 
     def _list_events(self, namespace: str | None, related: set[tuple[str, str]], *, all_namespaces: bool = False) -> None:
         per_object: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -494,7 +580,8 @@ class Collector:
             kept += events[-MAX_EVENTS_PER_OBJECT:]
         self.snap.add("events", [redact(e) for e in kept[-MAX_EVENTS:]])
 
-    def _collect_logs(self, namespace: str, clusters: list[dict[str, Any]], pods: list[dict[str, Any]]) -> None:
+    def _collect_logs(self, namespace: str, clusters: list[dict[str, Any]], pods: list[dict[str, Any]],
+                      submitters: list[dict[str, Any]] = ()) -> None:
         from kubectl_ray.debug.model import (
             AUTOSCALER_CONTAINER, WAIT_GCS_READY, container_status, node_type, ray_container, ray_container_status,
         )
@@ -509,12 +596,16 @@ class Collector:
                 wanted.append((head, ray_name, False))
                 if status.get("restartCount"):
                     wanted.append((head, ray_name, True))
-            if container_status(head, AUTOSCALER_CONTAINER):
-                wanted.append((head, AUTOSCALER_CONTAINER, False))
+            autoscaler = container_status(head, AUTOSCALER_CONTAINER)
+            if autoscaler:  # a sidecar that restarted: the run that failed says why
+                wanted.append((head, AUTOSCALER_CONTAINER, bool(autoscaler.get("restartCount"))))
         waiting = [p for p in pods if node_type(p) == "worker" and waiting_for_gcs(p)]
         wanted += [(p, WAIT_GCS_READY, False) for p in waiting[:MAX_INIT_LOGS]]
         crashing = [p for p in pods if node_type(p) == "worker" and ((ray_container_status(p) or {}).get("restartCount") or 0) > 0]
         wanted += [(p, ray_container(p).get("name", ""), True) for p in crashing[:MAX_CRASH_LOGS]]
+        failed = sorted((p for p in submitters if (p.get("status") or {}).get("phase") == "Failed"),
+                        key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
+        wanted += [(p, ray_container(p).get("name", ""), False) for p in failed[-1:]]
         for pod, container, previous in wanted:
             name = pod["metadata"]["name"]
             try:

@@ -17,17 +17,23 @@ from kubectl_ray.debug.snapshot import Snapshot, TargetRef
 
 # Causes that live in the head pod itself: what keeps the head from becoming Ready.
 HEAD_POD_CAUSES = {"SCH-01", "SCH-02", "SCH-03", "SCH-04", "SCH-05", "SCH-06", "GPU-05", "IMG-01", "CRASH-01",
-                   "CRASH-02", "CRASH-03", "CRASH-04", "RES-12", "FT-06", "FT-07", "FT-11", "GCS-03", "GCS-06"}
+                   "CRASH-02", "CRASH-03", "CRASH-04", "RES-10", "RES-12", "FT-06", "FT-07", "FT-11", "GCS-03", "GCS-06",
+                   "AS-03"}
 HEAD_DOWN = HEAD_POD_CAUSES | {"GCS-01", "GCS-02", "GCS-05"}
 # What follows from a head that is down.
 HEAD_CONSEQUENCES = {"WKR-01", "NET-02", "JOB-02", "JOB-09", "SVC-01", "SVC-03", "SVC-05", "SVC-07", "DEEP-01", "DEEP-05"}
 OPERATOR_DOWN = {"OP-01", "OP-02", "OP-03", "OP-04"}
 OPERATOR_CONSEQUENCES = {"GCS-01", "NET-01", "JOB-02", "SVC-01", "STAT-04", "OP-05"}
+# A target that waits (a RayJob initializing, a RayService not ready, an upgrade not finishing) waits for
+# whatever error its clusters have: those warnings are never the root cause when an error is there.
+WAITING = {"JOB-02", "SVC-01", "SVC-05", "SVC-07"}
+# Containers that run next to Ray: when one of them is what keeps the pod from Ready, its finding explains it.
+SIDECAR_CAUSES = {"AS-04": ("autoscaler",), "NET-08": ("istio-proxy", "linkerd-proxy")}
 
 
 @dataclass(frozen=True)
 class Fold:
-    roots: frozenset[str]
+    roots: frozenset[str]  # empty: any finding the match accepts
     consequences: frozenset[str]
     match: Callable[[Finding, Finding], bool]  # (root, consequence) -> same thing?
 
@@ -48,19 +54,60 @@ def _anywhere(root: Finding, cons: Finding) -> bool:
     return True
 
 
+def _milder(root: Finding, cons: Finding) -> bool:
+    return cons.severity != "error"
+
+
+def _error_root(root: Finding, cons: Finding) -> bool:
+    return root.severity == "error" and root.id not in WAITING
+
+
+def _sidecar_not_ready(root: Finding, cons: Finding) -> bool:
+    """The consequence (the head not Ready) names the root's sidecar as the container that is not ready."""
+    names = SIDECAR_CAUSES.get(root.id, ())
+    not_ready = next((e.value for e in cons.evidence if e.where == "status.containerStatuses[ready=false]"), "")
+    return root.scope == cons.scope and any(n in not_ready.split(", ") for n in names)
+
+
+def _operator_down(root: Finding, cons: Finding) -> bool:
+    return root.severity == "error"  # OP-02 as a warning (runs, has not reconciled) explains nothing
+
+
+def _rejected(root: Finding, cons: Finding) -> bool:
+    """An object the operator rejects is one it has not reconciled: the rejection is the cause."""
+    return root.severity == "error" and root.policy == "not-reconciled" and cons.severity != "error"
+
+
 FOLDS = [
-    Fold(frozenset(OPERATOR_DOWN), frozenset(OPERATOR_CONSEQUENCES | HEAD_CONSEQUENCES), _anywhere),
+    Fold(frozenset(OPERATOR_DOWN), frozenset(OPERATOR_CONSEQUENCES | HEAD_CONSEQUENCES), _operator_down),
+    Fold(frozenset(), frozenset({"OP-02"}), _rejected),
     Fold(frozenset(HEAD_POD_CAUSES), frozenset({"GCS-01", "GCS-02", "GCS-05"}), _same_subject),
+    # a sidecar that crashes (the autoscaler, a mesh proxy) keeps the head from Ready, not Ray
+    Fold(frozenset(SIDECAR_CAUSES), frozenset({"GCS-02"}), _sidecar_not_ready),
     Fold(frozenset(HEAD_DOWN), frozenset(HEAD_CONSEQUENCES), _head_root),
     # a group whose pods cannot start: the Ray version mismatch seen at runtime belongs to VER-03
     Fold(frozenset({"VER-03"}), frozenset({"WKR-04"}), _same_scope),
-    # a pod-level cause explains the generic "crash" of the same pods
-    Fold(frozenset({"CRASH-01", "WKR-04", "CRASH-03", "FT-06"}), frozenset({"CRASH-02"}), _same_subject),
+    # a pod-level cause explains the generic "crash" of the same pods; a setting explains the crash it causes
+    Fold(frozenset({"CRASH-01", "WKR-04", "CRASH-03", "FT-06", "FT-07", "RES-10"}), frozenset({"CRASH-02"}), _same_subject),
     Fold(frozenset({"GPU-05"}), frozenset({"SCH-02"}), _same_subject),
     Fold(frozenset({"FT-11"}), frozenset({"SCH-04"}), _same_subject),
     Fold(frozenset({"AS-01"}), frozenset({"AS-03"}), _same_scope),
+    Fold(frozenset({"AS-05", "WKR-06"}), frozenset({"AS-04"}), _same_scope),
+    # refused pods: the workers that are missing; a queue that holds the whole workload
+    Fold(frozenset({"SCH-06"}), frozenset({"WKR-05"}), _same_subject),
+    Fold(frozenset({"SCH-07"}), frozenset({"GCS-01", "WKR-05"}), _anywhere),
+    Fold(frozenset({"SCH-07"}), frozenset({"SCH-05", "JOB-11"}), _milder),  # "suspended", not JOB-11's spec error
+    # the network: a mesh or a NetworkPolicy between the pods
+    Fold(frozenset({"NET-08"}), frozenset({"WKR-01", "WKR-02", "CRASH-02", "GCS-05", "NET-02", "JOB-09"}), _same_scope),
+    Fold(frozenset({"NET-04"}), frozenset({"WKR-02", "SVC-03", "JOB-09"}), _same_scope),
+    Fold(frozenset({"FT-13"}), frozenset({"FT-07", "CRASH-02", "GCS-02", "GCS-05"}), _same_scope),
     Fold(frozenset({"JOB-01"}), frozenset({"JOB-02"}), _anywhere),
+    Fold(frozenset({"JOB-06"}), frozenset({"JOB-04"}), _anywhere),
     Fold(frozenset({"SVC-02"}), frozenset({"SVC-01"}), _anywhere),
+    Fold(frozenset({"SVC-04"}), frozenset({"SVC-01", "SVC-03"}), _anywhere),
+    # a head Service name shared by the old and new cluster: the new one never gets its Service, so no pods
+    Fold(frozenset({"SVC-08"}), frozenset({"GCS-01", "NET-01", "NET-02"}), _anywhere),
+    Fold(frozenset(), frozenset(WAITING), _error_root),  # any error explains a target that waits
 ]
 
 
@@ -138,6 +185,8 @@ def diagnose(snap: Snapshot, *, rules: list[Rule] | None = None, fold: bool = Tr
                     diagnosis.not_checked.append(item)
                 continue
             item.order = r.phase
+            if not item.policy:  # a rule with several clauses for one severity names its own
+                item.policy = next(iter(r.clauses(item.severity)), "")
             if not item.namespace:
                 item.namespace = snap.target.namespace
             raw.append(item)
@@ -157,7 +206,7 @@ def fold_consequences(findings: list[Finding]) -> list[Finding]:
         for fold in FOLDS:
             if cons.id not in fold.consequences:
                 continue
-            root = next((r for r in ordered if r is not cons and r.id in fold.roots and id(r) not in parent
+            root = next((r for r in ordered if r is not cons and (r.id in fold.roots or not fold.roots)
                          and fold.match(r, cons) and not _would_cycle(parent, r, cons)), None)
             if root is not None:
                 parent[id(cons)] = root

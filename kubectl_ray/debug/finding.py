@@ -53,10 +53,17 @@ class Evidence:
 
 
 MAX_SHOWN = 400
+TAIL_SHOWN = 160  # of a long value, the end is kept: the final exception line says what went wrong
 
 
 def compact(text: str) -> str:
-    """A value on one line: a Python traceback becomes its first and last lines."""
+    """A value on one line for the terminal: a long one keeps its head and its last line.
+
+    Evidence keeps values whole (`-o json` and bundles show them as collected); only this view
+    shortens. A Python traceback becomes its first and last lines; other multi-line values are
+    joined with " / "; what is still too long keeps its beginning and its end (the final exception
+    line, the scheduler's last reason), with " … " where the middle was.
+    """
     lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
     if len(lines) <= 1:
         out = lines[0] if lines else str(text)
@@ -64,7 +71,14 @@ def compact(text: str) -> str:
         out = f"{lines[0]} ... {lines[-1]}"
     else:
         out = " / ".join(lines)
-    return out if len(out) <= MAX_SHOWN else out[:MAX_SHOWN] + "..."
+    if len(out) <= MAX_SHOWN:
+        return out
+    last = lines[-1] if len(lines) > 1 else out
+    tail = last if len(last) <= TAIL_SHOWN else last[-TAIL_SHOWN:]
+    if tail is not last:
+        tail = tail[tail.find(" ") + 1:] if " " in tail[:20] else tail  # start at a word
+    head = out[:MAX_SHOWN - len(tail) - 3].rstrip()
+    return f"{head} … {tail}"
 
 
 def field_ev(path: str, value: Any) -> Evidence:
@@ -117,6 +131,7 @@ class Finding:
     subject: str = ""  # "head", "group:<name>", "operator", "cluster", ...
     consequences: list["Finding"] = field(default_factory=list)
     order: int = 0  # evaluation-order phase, filled in by the engine
+    policy: str = ""  # the severity-policy clause (severity.py), filled in by the engine
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -125,6 +140,8 @@ class Finding:
             "doc": self.doc, "aliases": list(self.aliases), "scope": self.scope, "subject": self.subject,
             "consequences": [c.to_dict() for c in self.consequences],
         }
+        if self.policy:
+            doc["policy"] = self.policy
         return doc
 
     @classmethod
@@ -135,6 +152,7 @@ class Finding:
             fix=doc.get("fix", ""), doc=doc.get("doc"), aliases=tuple(doc.get("aliases") or ()),
             scope=doc.get("scope", ""), subject=doc.get("subject", ""),
             consequences=[cls.from_dict(c) for c in doc.get("consequences") or []],
+            policy=doc.get("policy", ""),
         )
 
     def all_ids(self) -> set[str]:

@@ -588,3 +588,94 @@ def latest(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 
     return max(events, key=when) if events else None
 
+
+
+# --- objects a spec names ----------------------------------------------------------------------------
+
+REFERENCE_KINDS = ("secrets", "configmaps", "persistentvolumeclaims", "serviceaccounts", "priorityclasses", "services")
+ADDRESS_ENVS = ("RAY_REDIS_ADDRESS", "RAY_ADDRESS")
+
+
+@dataclass
+class References:
+    """Names a set of pod templates and cluster specs refer to, by kind, each with where it was named."""
+
+    names: dict[str, dict[str, str]] = field(default_factory=lambda: {k: {} for k in REFERENCE_KINDS})
+
+    def add(self, kind: str, name: Any, where: str) -> None:
+        if isinstance(name, str) and name and not name.startswith("$"):
+            self.names[kind].setdefault(name, where)
+
+    def of(self, kind: str) -> dict[str, str]:
+        return self.names[kind]
+
+
+def pod_spec_references(spec: dict[str, Any], where: str, refs: References) -> None:
+    """Secrets, ConfigMaps, PVCs, ServiceAccount, PriorityClass and Services (by address) a pod spec names."""
+    refs.add("serviceaccounts", spec.get("serviceAccountName"), f"{where}.serviceAccountName")
+    refs.add("priorityclasses", spec.get("priorityClassName"), f"{where}.priorityClassName")
+    for i, secret in enumerate(spec.get("imagePullSecrets") or []):
+        refs.add("secrets", dig(secret, "name"), f"{where}.imagePullSecrets[{i}]")
+    for vol in spec.get("volumes") or []:
+        vname = vol.get("name", "?")
+        refs.add("secrets", dig(vol, "secret", "secretName"), f"{where}.volumes[{vname}].secret")
+        refs.add("configmaps", dig(vol, "configMap", "name"), f"{where}.volumes[{vname}].configMap")
+        refs.add("persistentvolumeclaims", dig(vol, "persistentVolumeClaim", "claimName"),
+                 f"{where}.volumes[{vname}].persistentVolumeClaim")
+        for src in dig(vol, "projected", "sources", default=[]):
+            refs.add("secrets", dig(src, "secret", "name"), f"{where}.volumes[{vname}].projected")
+            refs.add("configmaps", dig(src, "configMap", "name"), f"{where}.volumes[{vname}].projected")
+    for key in ("initContainers", "containers"):
+        for c in spec.get(key) or []:
+            cwhere = f"{where}.{key}[{c.get('name', '?')}]"
+            for env in c.get("env") or []:
+                if not isinstance(env, dict):
+                    continue
+                refs.add("secrets", dig(env, "valueFrom", "secretKeyRef", "name"), f"{cwhere}.env[{env.get('name')}]")
+                refs.add("configmaps", dig(env, "valueFrom", "configMapKeyRef", "name"), f"{cwhere}.env[{env.get('name')}]")
+                if env.get("name") in ADDRESS_ENVS and isinstance(env.get("value"), str):
+                    refs.add("services", service_host(env["value"]), f"{cwhere}.env[{env.get('name')}]")
+            for src in c.get("envFrom") or []:
+                refs.add("secrets", dig(src, "secretRef", "name"), f"{cwhere}.envFrom")
+                refs.add("configmaps", dig(src, "configMapRef", "name"), f"{cwhere}.envFrom")
+
+
+def cluster_references(spec: dict[str, Any], path: str, refs: References) -> None:
+    """What a RayCluster spec (or one embedded in a RayJob/RayService) names."""
+    head = dig(spec, "headGroupSpec", "template", "spec", default={})
+    pod_spec_references(head, f"{path}.headGroupSpec.template.spec", refs)
+    for i, group in enumerate(dig(spec, "workerGroupSpecs", default=[])):
+        if isinstance(group, dict):
+            pod_spec_references(dig(group, "template", "spec", default={}), f"{path}.workerGroupSpecs[{i}].template.spec", refs)
+    ft = dig(spec, "gcsFaultToleranceOptions", default={})
+    refs.add("services", service_host(ft.get("redisAddress")), f"{path}.gcsFaultToleranceOptions.redisAddress")
+    for key in ("redisPassword", "redisUsername"):
+        refs.add("secrets", dig(ft, key, "valueFrom", "secretKeyRef", "name"), f"{path}.gcsFaultToleranceOptions.{key}")
+    refs.add("persistentvolumeclaims", dig(ft, "storage", "claimName"), f"{path}.gcsFaultToleranceOptions.storage.claimName")
+    refs.add("secrets", dig(spec, "authOptions", "secretName"), f"{path}.authOptions.secretName")
+
+
+_IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+def service_host(address: Any) -> str | None:
+    """The in-cluster Service an address names (`redis:6379`, `redis://:pw@redis.ns.svc:6379`), else None.
+
+    Only names that can only be Services are returned: a bare name, or one ending in `.svc` or
+    `.svc.<domain>` (then `name` when it lives in another namespace is returned as `name.namespace`).
+    Hosts with dots otherwise (external Redis, IPs) are not Services of this cluster.
+    """
+    if not isinstance(address, str) or not address.strip() or "$" in address:
+        return None
+    text = address.strip().split(",")[0]  # a Sentinel/cluster list: the first is enough
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
+    text = text.rsplit("@", 1)[-1].split("/")[0]
+    host = text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+    if not host or _IP.match(host):
+        return None
+    labels = host.split(".")
+    if len(labels) == 1:
+        return host
+    if len(labels) >= 3 and labels[2] == "svc":
+        return f"{labels[0]}.{labels[1]}"
+    return None

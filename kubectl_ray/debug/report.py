@@ -29,7 +29,8 @@ same contract as a JSON Schema document is JSON_SCHEMA at the end of this module
                             "where": "field path, event reason, pod/container or endpoint", "value": "..."}],
               "fix": "advice", "doc": "https://... | null",
               "scope": "namespace/raycluster", "subject": "head | group:<name> | cluster | operator | autoscaler",
-              "consequences": [ <finding>, ... ]  # findings this one explains, folded into it
+              "consequences": [ <finding>, ... ],  # findings this one explains, folded into it
+              "policy": "head-down"            # the severity-policy clause it rests on (debug/severity.py)
           }],
           "notChecked": [{"id": "SCH-03", "title": "...", "reason": "forbidden: list nodes at the cluster scope"}],
           "ruleErrors": [{"id": "...", "error": "..."}]  # a rule that crashed (a bug); normally empty
@@ -253,6 +254,7 @@ _FINDING: dict[str, Any] = {
         "doc": {"type": ["string", "null"]}, "aliases": {"type": "array", "items": {"type": "string"}},
         "scope": {"type": "string"}, "subject": {"type": "string"},
         "consequences": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
+        "policy": {"type": "string"},
     },
 }
 _COUNTS = {"type": "object", "required": [ERROR, WARNING, INFO],

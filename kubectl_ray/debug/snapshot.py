@@ -20,7 +20,7 @@ from kubectl_ray.printing import parse_timestamp
 SNAPSHOT_FORMAT = "kubectl-ray.debug.snapshot/v1"
 TARGET_KINDS = ("RayCluster", "RayJob", "RayService")
 PLURALS = {"RayCluster": "rayclusters", "RayJob": "rayjobs", "RayService": "rayservices"}
-CLUSTER_SCOPED = {"nodes", "runtimeclasses", "customresourcedefinitions"}
+CLUSTER_SCOPED = {"nodes", "runtimeclasses", "customresourcedefinitions", "namespaces", "priorityclasses"}
 
 
 @dataclass(frozen=True)

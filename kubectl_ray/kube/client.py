@@ -139,6 +139,17 @@ class KubeClient:
     def server_version(self) -> dict[str, Any]:
         return self._json("GET", "/version", RequestInfo("get", "version"))
 
+    def preferred_version(self, group: str) -> str | None:
+        """The version of an API group the server prefers, or None when it does not serve the group."""
+        try:
+            doc = self._json("GET", f"/apis/{group}", RequestInfo("get", f"{group} API"), check_crds=False)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        version = (doc.get("preferredVersion") or {}).get("version") if isinstance(doc, dict) else None
+        return version if isinstance(version, str) and version else None
+
     def ray_resources(self) -> set[str]:
         """Resources the server has under ray.io/v1; raises CRDsMissing when none."""
         if self._ray_resources is None:

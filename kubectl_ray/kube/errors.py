@@ -40,6 +40,10 @@ class RequestInfo:
     path: str = ""
 
 
+class ConfigError(KubectlRayError):
+    """The kubeconfig, the connection flags or a file they name cannot be used (found before any request)."""
+
+
 class ConnectionFailed(KubectlRayError):
     """The API server could not be reached (refused, DNS, TLS, timeout, reset)."""
 

@@ -1,27 +1,31 @@
-"""HTTP(S) to the API server with nothing but the standard library.
+"""HTTP(S) to the API server with nothing but the standard library, connecting as kubectl does.
 
-Why not the `kubernetes` package for this: importing it costs ~210-290 ms per process and an
-authenticated list through it ~256 ms, against ~52 ms for http.client + ssl (measured, see
-benchmarks/RESULTS.md); kubectl itself needs ~134 ms. The `kubernetes` transport in
-k8s_transport.py implements the same interface (KUBECTL_RAY_TRANSPORT=kubernetes) and the pod
-exec path, which needs its WebSocket client.
+Why not the `kubernetes` package: importing it costs ~210-290 ms per process and an authenticated
+list through it ~256 ms, against ~52 ms for http.client + ssl (benchmarks/RESULTS.md); it also
+cannot follow kubectl's connection rules (one value per header, no SOCKS5, proxies chosen by
+urllib3); pod exec has its own stdlib WebSocket client on this transport (podexec.py).
+
+Every request has one deadline (--request-timeout) covering the exec plugin, connect, proxy
+handshake, TLS, headers and body; a stream (watch, logs) must be established within it and is then
+read without a deadline. `open_connection` and `request_headers` give other protocols (WebSocket
+pod exec) exactly the same connection and credentials.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
-import tempfile
 import threading
 import time
-from typing import Any, Iterator, Mapping, Protocol
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from typing import Any, Callable, Iterator, Mapping, Protocol
+from urllib.parse import quote, urlencode
 
-from kubectl_ray.kube.auth import Authenticator
-from kubectl_ray.kube.errors import ApiError, ConnectionFailed, RequestInfo
-from kubectl_ray.kube.kubeconfig import ConfigError, ConnectionConfig
+from kubectl_ray.kube.auth import Authenticator, Header
+from kubectl_ray.kube.deadline import Deadline, DeadlineExceeded, DeadlineSocket
+from kubectl_ray.kube.errors import ApiError, ConfigError, ConnectionFailed, RequestInfo
+from kubectl_ray.kube.kubeconfig import ConnectionConfig
+from kubectl_ray.kube.proxy import ProxyURL, connect_via_proxy, open_socket, select_proxy
 
 USER_AGENT = "kubectl-ray"
 MAX_RETRIES = 3
@@ -29,17 +33,19 @@ _RETRY_STATUSES_READ = (429, 500, 502, 503, 504)
 _IDEMPOTENT = ("GET", "HEAD")
 _UNSET: Any = object()
 
+ErrorFor = Callable[[BaseException, bool], ConnectionFailed]
+
 
 class Response:
     """A response whose body may be streamed (watch, logs) or read whole."""
 
     def __init__(self, status: int, headers: Mapping[str, str], raw: Any, on_close: Any = None,
-                 server: str = "the server") -> None:
+                 error_for: ErrorFor | None = None) -> None:
         self.status = status
         self.headers = {k.lower(): v for k, v in headers.items()}
         self._raw = raw
         self._on_close = on_close
-        self._server = server
+        self._error_for = error_for or _lost_connection
         self._body: bytes | None = None
 
     def read(self) -> bytes:
@@ -49,7 +55,7 @@ class Response:
                 self._body = self._raw.read()
                 reuse = True
             except Exception as exc:  # noqa: BLE001 - any I/O failure while reading the body
-                raise self._lost(exc) from None
+                raise self._error_for(exc, True) from None
             finally:
                 self.close(reuse=reuse)
         return self._body
@@ -59,7 +65,7 @@ class Response:
         try:
             return json.loads(body or b"null")
         except ValueError:
-            raise ConnectionFailed(f"{self._server} answered with something that is not JSON: {body[:80]!r}") from None
+            raise ConnectionFailed(f"the server answered with something that is not JSON: {body[:80]!r}") from None
 
     def iter_chunks(self, size: int = 1 << 16) -> Iterator[bytes]:
         try:
@@ -67,16 +73,12 @@ class Response:
                 try:
                     chunk = self._raw.read1(size) if hasattr(self._raw, "read1") else self._raw.read(size)
                 except Exception as exc:  # noqa: BLE001 - any I/O failure while streaming
-                    raise self._lost(exc) from None
+                    raise self._error_for(exc, True) from None
                 if not chunk:
                     return
                 yield chunk
         finally:
             self.close()
-
-    def _lost(self, exc: BaseException) -> ConnectionFailed:
-        return ConnectionFailed(f"Unable to connect to the server: {self._server} closed the connection in the "
-                                f"middle of a response ({type(exc).__name__})")
 
     def iter_lines(self) -> Iterator[bytes]:
         """Newline-delimited records (watch events), read in chunks rather than byte by byte."""
@@ -96,6 +98,11 @@ class Response:
             callback(reuse)
 
 
+def _lost_connection(exc: BaseException, _in_body: bool) -> ConnectionFailed:
+    return ConnectionFailed(f"Unable to connect to the server: the connection closed in the middle of a response "
+                            f"({type(exc).__name__})")
+
+
 class Transport(Protocol):
     def request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
                 content_type: str | None = None, accept: str = "application/json", stream: bool = False,
@@ -104,15 +111,7 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def make_transport(config: ConnectionConfig) -> Transport:
-    """The native transport, or the `kubernetes` package's when KUBECTL_RAY_TRANSPORT=kubernetes."""
-    choice = os.environ.get("KUBECTL_RAY_TRANSPORT", "native").strip().lower()
-    if choice == "kubernetes":
-        from kubectl_ray.kube.k8s_transport import KubernetesTransport
-
-        return KubernetesTransport(config)
-    if choice not in ("", "native"):
-        raise ConfigError(f"KUBECTL_RAY_TRANSPORT must be 'native' or 'kubernetes', not {choice!r}")
+def make_transport(config: ConnectionConfig) -> "HttpTransport":
     return HttpTransport(config)
 
 
@@ -140,35 +139,32 @@ def should_retry(method: str, status: int) -> bool:
 
 
 class HttpTransport:
+    """One API server: keep-alive connections (one per thread), credentials, deadlines, retries."""
+
     def __init__(self, config: ConnectionConfig) -> None:
         self.config = config
+        self.endpoint = config.endpoint
         self.auth = Authenticator(config)
-        url = urlsplit(config.server)
-        if url.scheme not in ("http", "https"):
-            raise ConfigError(f"server URL {config.server!r} must start with https:// or http://")
-        self.scheme = url.scheme
-        self.host = url.hostname or ""
-        self.port = url.port or (443 if url.scheme == "https" else 80)
-        self.base_path = url.path.rstrip("/")
-        self.netloc = url.netloc
-        self._ssl_context: Any = None
+        self.proxy: ProxyURL | None = select_proxy(self.endpoint, config.proxy_url)
+        self._tls_contexts: dict[Any, Any] = {}
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._proxy = _proxy_for(config, self.scheme, self.host)
+        if self.endpoint.secure:
+            self._tls_context(self._static_certificate())  # a bad CA or client certificate fails before any request
 
-    # --- public -----------------------------------------------------------------------------
+    # --- public: requests ------------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
                 content_type: str | None = None, accept: str = "application/json", stream: bool = False,
                 timeout: float | None = _UNSET, info: RequestInfo | None = None) -> Response:
         payload, ctype = encode_body(body, content_type)
-        url = self.base_path + _quote_path(path) + (("?" + urlencode(_clean_query(query), doseq=True)) if query else "")
-        if timeout is _UNSET:
-            timeout = self.config.timeout
-        refreshed = False
-        attempt = 0
+        target = self.endpoint.base_path + _quote_path(path)
+        if query:
+            target += "?" + urlencode(_clean_query(query), doseq=True)
+        deadline = Deadline(self.config.timeout if timeout is _UNSET else timeout)
+        refreshed, attempt = False, 0
         while True:
-            response = self._send(method, url, payload, ctype, accept, timeout, stream)
+            response = self._send(method, target, payload, ctype, accept, deadline, stream)
             if response.status == 401 and not refreshed and self.auth.refresh():
                 response.read()
                 refreshed = True
@@ -177,8 +173,9 @@ class HttpTransport:
             if response.status >= 400:
                 body_bytes = response.read()
                 retry_after = response.headers.get("retry-after")
-                if attempt < MAX_RETRIES and should_retry(method, response.status):
-                    time.sleep(retry_delay(attempt, retry_after))
+                delay = retry_delay(attempt, retry_after)
+                if attempt < MAX_RETRIES and should_retry(method, response.status) and _fits(deadline, delay):
+                    time.sleep(delay)
                     attempt += 1
                     continue
                 raise ApiError.from_response(response.status, body_bytes, info or RequestInfo(method.lower(), path=path),
@@ -190,160 +187,216 @@ class HttpTransport:
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            conn.close()
-            self._local.conn = None
+            self._drop(conn)
 
-    # --- internals ----------------------------------------------------------------------------
+    # --- public: the same connection and credentials for other protocols (pod exec) --------------
 
-    def _send(self, method: str, url: str, payload: bytes | None, ctype: str | None, accept: str,
-              timeout: float | None, stream: bool) -> Response:
+    def open_connection(self, deadline: Deadline | None = None) -> socket.socket:
+        """A new socket to the API server, connected exactly as requests are: through the proxy
+        (HTTP CONNECT or SOCKS5, also for http servers), TLS with the configured CA / insecure flag,
+        SNI and server name, and client certificate (an exec plugin's too). The caller owns it; its
+        timeout is the time left of `deadline` (default: --request-timeout from now)."""
+        deadline = deadline or Deadline(self.config.timeout)
+        try:
+            sock = self._open_socket(deadline, tunnel=True)
+            sock.settimeout(deadline.remaining())
+            return sock
+        except (OSError, ValueError) as exc:
+            raise self._connection_error(exc, deadline) from None
+
+    def request_headers(self, deadline: Deadline | None = None) -> list[Header]:
+        """Authorization (token, basic, auth-provider or exec plugin; https only) and impersonation
+        headers for one request, values checked and UTF-8 encoded. May run the exec plugin."""
+        return self.auth.headers(deadline or Deadline(self.config.timeout))
+
+    # --- internals: one exchange -------------------------------------------------------------------
+
+    def _send(self, method: str, target: str, payload: bytes | None, ctype: str | None, accept: str,
+              deadline: Deadline, stream: bool) -> Response:
         attempt = 0
+        headers = self.auth.headers(deadline)  # before connecting, as client-go runs exec plugins
         while True:
-            conn, reused = self._connection(timeout)
             try:
-                self._put_request(conn, method, url, payload, ctype, accept)
+                conn, reused = self._connection(deadline)
+            except (OSError, ValueError) as exc:
+                raise self._connection_error(exc, deadline) from None
+            try:
+                self._put_request(conn, method, target, headers, payload, ctype, accept)
                 raw = conn.getresponse()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
                 self._drop(conn)
                 if reused:
                     continue  # the server closed an idle keep-alive connection; nothing was processed
-                if method in _IDEMPOTENT and attempt < MAX_RETRIES:
+                if method in _IDEMPOTENT and attempt < MAX_RETRIES and _fits(deadline, retry_delay(attempt, None)):
+                    time.sleep(retry_delay(attempt, None))
                     attempt += 1
-                    time.sleep(retry_delay(attempt - 1, None))
                     continue
-                raise self._connection_error(exc, timeout) from None
-            except (OSError, http.client.HTTPException) as exc:
+                raise self._connection_error(exc, deadline) from None
+            except (OSError, ValueError, http.client.HTTPException) as exc:
                 self._drop(conn)
-                raise self._connection_error(exc, timeout) from None
+                raise self._connection_error(exc, deadline) from None
             except BaseException:
                 self._drop(conn)  # e.g. Ctrl-C mid-request: the connection is half-used, never reuse it
                 raise
+            return self._response(conn, raw, deadline, stream)
 
-            if stream:
-                self._local.conn = None  # a streamed body owns its connection until it is closed
+    def _response(self, conn: Any, raw: Any, deadline: Deadline, stream: bool) -> Response:
+        if stream:
+            self._local.conn = None  # a streamed body owns its connection until it is closed
+            conn.deadline_socket.deadline = Deadline(None)  # established: read without a deadline ...
+            conn.deadline_socket.idle = deadline.seconds  # ... but give up on a connection silent that long
 
-            def release(reuse: bool, conn: Any = conn, raw: Any = raw) -> None:
-                if reuse and not stream and not raw.will_close:
-                    return
-                self._drop(conn)
+        def release(reuse: bool) -> None:
+            if reuse and not stream and not raw.will_close:
+                return
+            self._drop(conn)
 
-            return Response(raw.status, dict(raw.getheaders()), raw, release, server=f"{self.host}:{self.port}")
+        def error_for(exc: BaseException, in_body: bool) -> ConnectionFailed:
+            return self._connection_error(exc, deadline, in_body=in_body)
 
-    def _put_request(self, conn: Any, method: str, url: str, payload: bytes | None, ctype: str | None,
-                     accept: str) -> None:
-        target = url
-        if self._proxy and self.scheme == "http":
-            target = f"http://{self.netloc}{url}"
+        return Response(raw.status, dict(raw.getheaders()), raw, release, error_for)
+
+    def _put_request(self, conn: Any, method: str, target: str, headers: list[Header], payload: bytes | None,
+                     ctype: str | None, accept: str) -> None:
+        via_http_proxy = self.proxy is not None and not self.endpoint.secure and self.proxy.scheme == "http"
+        if via_http_proxy:
+            target = f"http://{self.endpoint.netloc}{target}"  # absolute-form, as to any HTTP proxy
         conn.putrequest(method, target, skip_accept_encoding=True)
         conn.putheader("Accept", accept)
         conn.putheader("User-Agent", USER_AGENT)
-        for key, value in self.auth.header_items():
+        for key, value in headers:
             conn.putheader(key, value)
-        if self._proxy and self.scheme == "http" and self._proxy.get("auth"):
-            conn.putheader("Proxy-Authorization", self._proxy["auth"])
+        if via_http_proxy and self.proxy is not None and self.proxy.authorization:
+            conn.putheader("Proxy-Authorization", self.proxy.authorization)
         if payload is not None:
             conn.putheader("Content-Type", ctype or "application/json")
             conn.putheader("Content-Length", str(len(payload)))
         conn.endheaders(payload)
 
-    def _connection(self, timeout: float | None) -> tuple[Any, bool]:
+    # --- internals: connections ------------------------------------------------------------------
+
+    def _connection(self, deadline: Deadline) -> tuple[Any, bool]:
         conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.timeout = timeout
-            if conn.sock is not None:
-                conn.sock.settimeout(timeout)
+        if conn is not None and conn.sock is not None:
+            conn.deadline_socket.deadline = deadline
+            conn.deadline_socket.idle = None
             return conn, True
-        conn = self._new_connection(timeout)
+        conn = http.client.HTTPConnection(self.endpoint.host, self.endpoint.port)
+        # http.client forgets its socket when the server says "close": keep our own reference to close it
+        conn.sock = conn.deadline_socket = DeadlineSocket(self._open_socket(deadline, tunnel=False), deadline)
         self._local.conn = conn
         return conn, False
 
-    def _new_connection(self, timeout: float | None) -> Any:
-        host, port = self.host, self.port
-        if self._proxy:
-            host, port = self._proxy["host"], self._proxy["port"]
-        if self.scheme == "https":
-            conn: Any = _HTTPSConnection(host, port, context=self._tls_context(), timeout=timeout,
-                                         server_hostname=self.config.tls_server_name or self.host)
-            if self._proxy:
-                headers = {"Proxy-Authorization": self._proxy["auth"]} if self._proxy.get("auth") else None
-                conn.set_tunnel(self.host, self.port, headers=headers)
+    def _open_socket(self, deadline: Deadline, *, tunnel: bool) -> socket.socket:
+        """TCP (direct, tunnelled, or to an HTTP proxy for plain-http requests), then TLS for https."""
+        host, port = self.endpoint.host, self.endpoint.port
+        if self.proxy is None:
+            sock = open_socket(host, port, deadline)
+        elif self.proxy.scheme == "http" and not self.endpoint.secure and not tunnel:
+            sock = open_socket(self.proxy.host, self.proxy.port, deadline)
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        return conn
+            sock = connect_via_proxy(self.proxy, host, port, deadline)
+        if not self.endpoint.secure:
+            return sock
+        try:
+            sock.settimeout(deadline.remaining())
+            context = self._tls_context(self.auth.client_certificate(deadline))
+            return context.wrap_socket(sock, server_hostname=self.config.tls_server_name or host)
+        except BaseException:
+            sock.close()
+            raise
 
     def _drop(self, conn: Any) -> None:
         conn.close()
+        conn.deadline_socket.abort()
         if getattr(self._local, "conn", None) is conn:
             self._local.conn = None
 
     def _reset_tls(self) -> None:
         with self._lock:
-            self._ssl_context = None
+            self._tls_contexts.clear()
         self.close()
 
-    def _tls_context(self) -> Any:
-        with self._lock:
-            if self._ssl_context is None:
-                self._ssl_context = build_ssl_context(self.config, self.auth.client_certificate())
-            return self._ssl_context
+    def _static_certificate(self) -> tuple[bytes, bytes] | None:
+        if self.config.client_cert_data and self.config.client_key_data:
+            return self.config.client_cert_data, self.config.client_key_data
+        return None
 
-    def _connection_error(self, exc: BaseException, timeout: float | None) -> ConnectionFailed:
+    def _tls_context(self, client_cert: tuple[bytes, bytes] | None) -> Any:
+        with self._lock:
+            context = self._tls_contexts.get(client_cert)
+            if context is None:
+                context = self._tls_contexts[client_cert] = build_ssl_context(self.config, client_cert)
+            return context
+
+    # --- internals: errors -------------------------------------------------------------------------
+
+    def _connection_error(self, exc: BaseException, deadline: Deadline, *, in_body: bool = False) -> ConnectionFailed:
         import ssl
 
-        where = f"{self.host}:{self.port}"
+        where = self.endpoint.netloc
+        if isinstance(exc, (DeadlineExceeded, socket.timeout, TimeoutError)):
+            limit = f" after {deadline.seconds:g}s (--request-timeout)" if deadline.seconds else ""
+            what = "did not finish its answer in time" if in_body else "did not answer in time"
+            return ConnectionFailed(f"Unable to connect to the server: {where} {what}{limit}")
         if isinstance(exc, ConnectionRefusedError):
+            if self.proxy is not None:
+                return ConnectionFailed(f"Unable to connect to the server: the connection to the proxy "
+                                        f"{self.proxy.display} was refused")
             return ConnectionFailed(f"The connection to the server {where} was refused - did you specify the right host or port?")
         if isinstance(exc, socket.gaierror):
-            return ConnectionFailed(f"Unable to connect to the server: dial tcp: lookup {self.host}: no such host")
+            return ConnectionFailed(f"Unable to connect to the server: dial tcp: lookup {self.endpoint.host}: no such host")
         if isinstance(exc, ssl.SSLCertVerificationError):
             reason = exc.verify_message or exc.reason or str(exc)
             return ConnectionFailed(f"Unable to connect to the server: tls: failed to verify certificate of {where}: {reason}")
         if isinstance(exc, ssl.SSLError):
             return ConnectionFailed(f"Unable to connect to the server: TLS handshake with {where} failed: {exc.reason or exc}")
-        if isinstance(exc, (socket.timeout, TimeoutError)):
-            limit = f" after {_fmt_seconds(timeout)} (--request-timeout)" if timeout else ""
-            return ConnectionFailed(f"Unable to connect to the server: {where} did not answer in time{limit}")
-        if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                            http.client.IncompleteRead)):
-            return ConnectionFailed(f"Unable to connect to the server: {where} closed the connection")
+        if in_body or isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                                       http.client.IncompleteRead)):
+            return ConnectionFailed(f"Unable to connect to the server: {where} closed the connection"
+                                    + (" in the middle of a response" if in_body else ""))
         if isinstance(exc, OSError) and exc.strerror:
             return ConnectionFailed(f"Unable to connect to the server {where}: {exc.strerror}")
-        return ConnectionFailed(f"Unable to connect to the server {where}: {exc}")
-
-
-class _HTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS with a separate TLS server name (kubeconfig `tls-server-name`)."""
-
-    def __init__(self, host: str, port: int, *, context: Any, timeout: float | None, server_hostname: str) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._server_hostname = server_hostname
-
-    def connect(self) -> None:
-        http.client.HTTPConnection.connect(self)
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_hostname)
+        return ConnectionFailed(f"Unable to connect to the server {where}: {type(exc).__name__}")
 
 
 def build_ssl_context(config: ConnectionConfig, client_cert: tuple[bytes, bytes] | None) -> Any:
+    """client-go's TLS config: TLS >= 1.2; only the configured CA when there is one, else the system's."""
     import ssl
 
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if config.ca_data:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        try:
+            context.load_verify_locations(cadata=_pem_certificates(config.ca_data))
+        except (ssl.SSLError, ValueError, TypeError):
+            raise ConfigError("unable to load root certificates: unable to parse bytes as PEM block") from None
+    else:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
     if config.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    elif config.ca_data:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        try:
-            context.load_verify_locations(cadata=config.ca_data.decode("ascii", "replace"))
-        except (ssl.SSLError, ValueError) as exc:
-            raise ConfigError(f"the certificate authority in the kubeconfig is not a valid PEM certificate: {exc}") from None
     if client_cert:
         _load_client_cert(context, *client_cert)
     return context
 
 
+def _pem_certificates(data: bytes) -> str:
+    """The PEM certificate blocks in a CA bundle; text around them is ignored, as Go's AppendCertsFromPEM does."""
+    import re
+
+    blocks = [b.decode("ascii") for b in re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----",
+                                                     data, re.S) if b.isascii()]
+    if not blocks:
+        raise ValueError("no PEM certificate")
+    return "\n".join(blocks)
+
+
 def _load_client_cert(context: Any, cert: bytes, key: bytes) -> None:
     """ssl only loads key pairs from files: write them to a private directory, load, delete."""
+    import os
     import ssl
+    import tempfile
 
     with tempfile.TemporaryDirectory(prefix="kubectl-ray-") as tmp:
         cert_path, key_path = os.path.join(tmp, "client.crt"), os.path.join(tmp, "client.key")
@@ -354,58 +407,16 @@ def _load_client_cert(context: Any, cert: bytes, key: bytes) -> None:
         try:
             context.load_cert_chain(cert_path, key_path)
         except ssl.SSLError as exc:
-            raise ConfigError(f"the client certificate or key is not valid PEM, or they do not match: {exc.reason or exc}") from None
+            raise ConfigError(f"the client certificate or key is not valid PEM, or they do not match ({exc.reason or 'invalid'})") from None
 
 
-def _proxy_for(config: ConnectionConfig, scheme: str, host: str) -> dict[str, Any] | None:
-    url = config.proxy_url
-    if not url:
-        if _is_loopback(host) or _no_proxy(host):
-            return None
-        url = (os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")) if scheme == "https" else \
-            (os.environ.get("HTTP_PROXY") or os.environ.get("http_proxy"))
-    if not url:
-        return None
-    if "://" not in url:
-        url = "http://" + url
-    parsed = urlsplit(url)
-    if parsed.scheme not in ("http", "https"):
-        raise ConfigError(f"proxy {url!r}: only http:// proxies are supported (socks5 is not)")
-    proxy: dict[str, Any] = {"host": parsed.hostname, "port": parsed.port or 80}
-    if parsed.username:
-        import base64
-
-        creds = f"{unquote(parsed.username)}:{unquote(parsed.password or '')}".encode()
-        proxy["auth"] = "Basic " + base64.b64encode(creds).decode()
-    return proxy
-
-
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def _no_proxy(host: str) -> bool:
-    value = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
-    for entry in (e.strip().lower() for e in value.split(",")):
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        entry = entry.lstrip(".")
-        if host.lower() == entry or host.lower().endswith("." + entry):
-            return True
-        if "/" in entry and _in_cidr(host, entry):
-            return True
-    return False
-
-
-def _in_cidr(host: str, cidr: str) -> bool:
-    import ipaddress
-
+def _fits(deadline: Deadline, delay: float) -> bool:
+    """True if waiting `delay` seconds still leaves time before the deadline."""
     try:
-        return ipaddress.ip_address(host) in ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
+        left = deadline.remaining()
+    except DeadlineExceeded:
         return False
+    return left is None or left > delay
 
 
 def _clean_query(query: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -426,9 +437,3 @@ def _float(value: str | None) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
-
-
-def _fmt_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return f"{seconds:g}s"

@@ -86,11 +86,12 @@ def open_dashboard(env: "CommandEnv", *, cluster: Mapping[str, Any] | None, addr
                    note: Note = lambda _m: None) -> Iterator[DashboardClient]:
     """A client for the cluster's dashboard, port-forwarded unless `address` is given."""
     headers = dict(headers or {})
+    timeout = _request_timeout(env)
     token = None
     if cluster is not None and uses_token_auth(cluster) and not has_authorization(headers):
         token = cluster_token(env.kube(), cluster)
     if address:
-        yield DashboardClient(address, headers=headers, verify=verify, token=token)
+        yield DashboardClient(address, headers=headers, verify=verify, token=token, timeout=timeout)
         return
     if cluster is None:
         raise KubectlRayError("no RayCluster to port-forward to; pass --address URL of its Ray dashboard")
@@ -101,9 +102,17 @@ def open_dashboard(env: "CommandEnv", *, cluster: Mapping[str, Any] | None, addr
         url = forwarder.url(port)
         if verbose:
             note(f"Ray dashboard forwarded to {url}")
-        yield DashboardClient(url, headers=headers, verify=verify, token=token)
+        yield DashboardClient(url, headers=headers, verify=verify, token=token, timeout=timeout)
     finally:
         forwarder.stop()
+
+
+def _request_timeout(env: "CommandEnv") -> float:
+    """--request-timeout bounds each dashboard request as it bounds each API request."""
+    from kubectl_ray.kube.kubeconfig import parse_request_timeout
+    from kubectl_ray.ray.dashboard import DEFAULT_TIMEOUT
+
+    return parse_request_timeout(env.flags.request_timeout) or DEFAULT_TIMEOUT
 
 
 def _forwarder(env: "CommandEnv", cluster: Mapping[str, Any], *, verbose: bool, note: Note) -> Any:

@@ -51,6 +51,10 @@ class DashboardUnreachable(DashboardError):
     """No HTTP answer at all: refused, reset, timed out, TLS failure."""
 
 
+class DashboardTimeout(DashboardError):
+    """No complete answer within the whole-request deadline (not retried: the dashboard is there but slow)."""
+
+
 class JobNotFound(DashboardError):
     """404 for a job id (Ray: `Job <id> does not exist`)."""
 
@@ -149,7 +153,7 @@ class DashboardClient:
     address: str
     headers: Mapping[str, str] = field(default_factory=dict)
     verify: bool | str = True
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = DEFAULT_TIMEOUT  # whole request: connect, headers and body (--request-timeout)
     token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -252,7 +256,10 @@ class DashboardClient:
     def request(self, method: str, path: str, *, body: bytes | IO[bytes] | None = None,
                 json_body: Any = None, content_type: str | None = None, content_length: int | None = None,
                 timeout: float | None = None) -> Response:
-        """One HTTP exchange; any failure to get an answer is DashboardUnreachable."""
+        """One HTTP exchange within one deadline (a dashboard trickling bytes cannot stretch it);
+        no answer at all is DashboardUnreachable, a too slow one DashboardTimeout."""
+        from kubectl_ray.kube.deadline import Deadline, DeadlineSocket
+
         headers = dict(self.headers)
         if json_body is not None:
             body = json.dumps(json_body).encode()
@@ -261,18 +268,24 @@ class DashboardClient:
             headers["Content-Type"] = content_type
         if content_length is not None:
             headers["Content-Length"] = str(content_length)
-        conn = self._connection(self.timeout if timeout is None else timeout)
+        deadline = Deadline(self.timeout if timeout is None else timeout)
+        conn = self._connection(deadline.seconds)
         try:
+            conn.connect()
+            conn.sock = DeadlineSocket(conn.sock, deadline)
             conn.request(method, self._addr.prefix + path, body=body, headers=headers)
             raw = conn.getresponse()
             data = raw.read()
             return Response(raw.status, raw.reason, {k.lower(): v for k, v in raw.getheaders()}, data)
+        except TimeoutError:
+            raise DashboardTimeout(f"the Ray dashboard at {self.address} did not answer within "
+                                   f"{deadline.seconds:g}s") from None
         except (OSError, http.client.HTTPException) as exc:
             raise DashboardUnreachable(f"cannot reach the Ray dashboard at {self.address}: {_describe(exc)}") from None
         finally:
             conn.close()
 
-    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+    def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
         if self._addr.scheme == "https":
             return http.client.HTTPSConnection(self._addr.host, self._addr.port, timeout=timeout,
                                                context=self._ssl_context())

@@ -26,6 +26,9 @@ def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def broken_world() -> World:
     w = World("ray-cluster.external-redis.yaml")
+    # Redis and its Service are deployed (the sample's other documents), but Redis refuses connections
+    w.objs.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "redis", "namespace": "default"},
+                   "spec": {"ports": [{"name": "redis", "port": 6379}], "selector": {"app": "redis"}}})
     w.crash(w.head, message="Failed to connect to Redis at redis:6379: Connection refused")
     w.waiting_for_gcs(w.worker, minutes=9)
     return w

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
+from tests.debug.incidents.loader import serve_core
 from tests.debug.sim import Sim, sample
 from tests.debug.world import World, load
 
@@ -17,6 +18,7 @@ def cluster_with_workers(n: int, namespace: str = "default") -> tuple[Any, list[
 
 
 def test_request_count_is_the_same_for_10_and_500_worker_pods(emulator, frozen_now) -> None:
+    serve_core(emulator.emu)  # LimitRanges, as every API server serves them
     counts, requests = {}, {}
     for n, ns in ((10, "small"), (500, "big")):
         _, objs = cluster_with_workers(n, ns)
@@ -33,18 +35,65 @@ def test_request_count_is_the_same_for_10_and_500_worker_pods(emulator, frozen_n
     assert requests[500] == Counter({
         ("get", "rayclusters"): 1, ("list", "pods"): 2, ("get", "services"): 1, ("list", "endpointslices"): 1,
         ("list", "deployments"): 1, ("get", "customresourcedefinitions"): 1, ("list", "nodes"): 1,
-        ("list", "runtimeclasses"): 1, ("list", "networkpolicies"): 1, ("list", "events"): 1})
+        ("list", "runtimeclasses"): 1, ("list", "networkpolicies"): 1, ("list", "events"): 1,
+        ("get", "namespaces"): 1, ("list", "limitranges"): 1, ("list", "resourcequotas"): 1,
+        ("discovery", ""): 1})  # Kueue's API group: not served here, so no Workloads or LocalQueues are listed
 
 
-def test_every_request_is_a_read_and_secrets_are_never_read(emulator, frozen_now) -> None:
+def test_what_specs_name_is_read_by_name_and_kueue_only_where_served(emulator, frozen_now) -> None:
+    """A RayJob naming Secrets, ConfigMaps, a PVC, a ServiceAccount and a PriorityClass, queued in Kueue: each named
+    object is one GET (at most MAX_REFERENCES per kind), whatever the number of pods; Secret values are never kept."""
+    from kubectl_ray.debug.collector import MAX_REFERENCES
+
+    serve_core(emulator.emu, "kueue")
+    counts, requests = {}, {}
+    for n, ns in ((2, "small"), (300, "big")):
+        manifest = sample("ray-job.sample.yaml")
+        manifest["metadata"]["labels"] = {"kueue.x-k8s.io/queue-name": "q"}
+        spec = manifest["spec"]["rayClusterSpec"]
+        spec["workerGroupSpecs"][0].update(replicas=n, maxReplicas=max(n, 10))
+        head = spec["headGroupSpec"]["template"]["spec"]
+        head.update(serviceAccountName="ray-sa", priorityClassName="high")
+        head["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "datasets"}},
+                           {"name": "conf", "configMap": {"name": "ray-conf"}}]
+        head["containers"][0]["env"] = [{"name": f"TOKEN_{i}", "valueFrom": {"secretKeyRef": {"name": f"s{i}", "key": "k"}}}
+                                        for i in range(MAX_REFERENCES + 3)]
+        target, objs = Sim(ns, max_pods_per_group=n).healthy(manifest)
+        load(emulator, objs)
+        emulator.emu.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s0", "namespace": ns},
+                          "data": {"k": "UzNLUjFUIQ=="}, "stringData": {"other": "S3KR1T!"}})
+        emulator.emu.clear_requests()
+        result = emulator.run("debug", f"rayjob/{target.name}", "-n", ns, "-o", "json", "--logs")
+        assert result.exit_code in (0, 1), result
+        assert "UzNLUjFUIQ==" not in result.stdout and "S3KR1T" not in result.stdout
+        counts[n] = emulator.emu.request_count
+        requests[n] = Counter((r.verb, r.resource) for r in emulator.emu.requests)
+        secret_reads = [r for r in emulator.emu.requests if r.resource.startswith("secrets")]
+        assert {r.verb for r in secret_reads} == {"get"} and len(secret_reads) == MAX_REFERENCES
+    assert counts[2] == counts[300] and requests[2] == requests[300]
+    assert requests[300][("get", "configmaps")] == 1 and requests[300][("get", "persistentvolumeclaims")] == 1
+    assert requests[300][("get", "serviceaccounts")] == 1 and requests[300][("get", "priorityclasses")] == 1
+    assert requests[300][("list", "workloads")] == 1 and requests[300][("list", "localqueues")] == 1
+
+
+def test_every_request_is_a_read_and_secret_values_are_never_kept(emulator, frozen_now, tmp_path) -> None:
+    import tarfile
+
     w = World("ray-cluster.external-redis.yaml")
     load(emulator, w.objs)
+    emulator.emu.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "redis", "namespace": "default"},
+                      "spec": {"ports": [{"port": 6379}]}})
     emulator.emu.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "redis-password-secret", "namespace": "default"},
                       "data": {"password": "c2VjcmV0"}})
-    result = emulator.run("debug", "raycluster-external-redis", "--logs")
+    bundle = tmp_path / "b.tar.gz"
+    result = emulator.run("debug", "raycluster-external-redis", "--logs", "--bundle", str(bundle))
     assert result.exit_code == 0, result
     assert emulator.emu.writes() == []
-    assert not [r for r in emulator.emu.requests if r.resource.startswith("secrets")]
+    # the Secret the spec names is read by name (which keys it holds), never listed, and its value is not kept
+    assert [(r.verb, r.resource) for r in emulator.emu.requests if r.resource.startswith("secrets")] == [("get", "secrets")]
+    with tarfile.open(bundle) as tar:
+        texts = [tar.extractfile(m).read().decode() for m in tar.getmembers() if m.isfile()]
+    assert not [t for t in [result.stdout, *texts] if "c2VjcmV0" in t]
     pod_lists = emulator.emu.requests_where(verb="list", resource="pods")
     assert pod_lists[0].q("labelSelector") == "ray.io/cluster in (raycluster-external-redis)"
     assert pod_lists[0].q("limit") == "1000"

@@ -13,10 +13,51 @@ from typing import Any, Callable
 import pytest
 
 from kubectl_ray.debug.rules import rule_ids
-from tests.debug.sim import ago
+from tests.debug.sim import ago, sample
+from tests.debug.test_severity_policy import undeclared
 from tests.debug.world import World
 
 Mutate = Callable[[World], Any]
+
+
+def istio(pod: dict[str, Any]) -> None:
+    """What Istio's injector adds to a pod: istio-init and the istio-proxy sidecar."""
+    pod["spec"].setdefault("initContainers", []).insert(0, {"name": "istio-init", "image": "docker.io/istio/proxyv2:1.24.2"})
+    pod["spec"]["containers"].append({"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.24.2"})
+    pod["metadata"].setdefault("annotations", {})["sidecar.istio.io/status"] = '{"containers":["istio-proxy"]}'
+
+
+def autoscaling_with_workers() -> dict[str, Any]:
+    """The autoscaler sample with one worker running (its group starts at 0)."""
+    manifest = sample("ray-cluster.autoscaler.yaml")
+    manifest["spec"]["workerGroupSpecs"][0].update(replicas=1, minReplicas=1)
+    return manifest
+
+
+def kueue(w: World, *, admitted: bool, message: str = "") -> None:
+    """A RayJob queued in Kueue: the queue label, its LocalQueue and the Workload Kueue created for it."""
+    w.obj["metadata"].setdefault("labels", {})["kueue.x-k8s.io/queue-name"] = "team-queue"
+    w.add({"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "LocalQueue",
+           "metadata": {"name": "team-queue", "namespace": "default"}, "spec": {"clusterQueue": "team-cq"}})
+    cond = ({"type": "Admitted", "status": "True", "reason": "Admitted", "message": "The workload is admitted"} if admitted
+            else {"type": "QuotaReserved", "status": "False", "reason": "Pending", "message": message})
+    w.add({"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "Workload",
+           "metadata": {"name": "rayjob-x-1a2b3", "namespace": "default", "creationTimestamp": ago(minutes=30),
+                        "ownerReferences": [{"apiVersion": "ray.io/v1", "kind": "RayJob", "name": w.target.name,
+                                             "controller": True}]},
+           "spec": {"queueName": "team-queue"}, "status": {"conditions": [cond]}})
+
+
+def limit_ranger(containers: str, pods: Callable[[World], list[dict[str, Any]]]) -> Mutate:
+    """The LimitRanger admission plugin gave the pods a default CPU limit (and said so in an annotation)."""
+    def run(w: World) -> None:
+        w.add({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": "default"},
+               "spec": {"limits": [{"type": "Container", "default": {"cpu": "1"}, "defaultRequest": {"cpu": "500m"}}]}})
+        for pod in pods(w):
+            pod["spec"]["containers"][0]["resources"]["limits"]["cpu"] = "1"
+            pod["metadata"].setdefault("annotations", {})["kubernetes.io/limit-ranger"] = \
+                f"LimitRanger plugin set: cpu limit for container {containers}"
+    return run
 
 
 @dataclass
@@ -227,6 +268,14 @@ CASES: list[Case] = [
     Case("WKR-04", lambda w: (w.crash(w.worker), w.log(w.worker, "ray-worker", "...\n" + VERSION_MISMATCH, previous=True)),
          lambda w: (w.crash(w.worker), w.log(w.worker, "ray-worker", "ConnectionError: GCS unavailable", previous=True)),
          name="log"),
+    Case("WKR-05", lambda w: [w.remove(p) for p in w.workers],
+         lambda w: ([w.remove(p) for p in w.workers], w.group(0).update(replicas=0, minReplicas=0)), severity="error"),
+    Case("WKR-06", lambda w: w.worker["metadata"]["labels"].update({"ray.io/group": "old-group"}), nothing,
+         severity="warning"),
+    Case("WKR-06", lambda w: (w.worker["metadata"]["labels"].update({"ray.io/group": "old-group"}),
+                              w.crash(w.head, container="autoscaler")),
+         lambda w: w.crash(w.head, container="autoscaler"), sim={"manifest": autoscaling_with_workers()}, severity="error",
+         name="autoscaler-crashes"),
     # --- FT ------------------------------------------------------------------------------------
     Case("FT-01", lambda w: w.cluster["metadata"].setdefault("annotations", {}).update({"ray.io/ft-enabled": "true"}), nothing,
          sample="ray-cluster.external-redis.yaml", severity="error"),
@@ -266,6 +315,9 @@ CASES: list[Case] = [
          severity="info"),
     Case("FT-12", nothing, lambda w: w.spec.pop("gcsFaultToleranceOptions"), sample="ray-cluster.external-redis.yaml",
          name="options"),
+    Case("FT-13", lambda w: w.absent.append(("services", "default", "redis")),
+         lambda w: w.absent.append(("services", "default", "redis-other")), sample="ray-cluster.external-redis.yaml",
+         severity="error"),
     # --- AS ------------------------------------------------------------------------------------
     Case("AS-01", lambda w: (w.head["spec"]["containers"].pop(1), w.head["status"]["containerStatuses"].pop(1)), nothing,
          sample="ray-cluster.autoscaler.yaml", severity="error"),
@@ -369,6 +421,8 @@ CASES: list[Case] = [
          lambda w: w.group(0)["rayStartParams"].update({"resources": '"{\\"Custom1\\": 1}"'}), severity="error"),
     Case("RES-10", lambda w: w.group(0)["rayStartParams"].update({"object-store-memory": "10000000000"}),
          lambda w: w.group(0)["rayStartParams"].update({"object-store-memory": "100000000"}), severity="error"),
+    Case("RES-13", limit_ranger("ray-worker", lambda w: w.workers), limit_ranger("istio-proxy", lambda w: w.workers),
+         severity="warning"),
     Case("RES-12", lambda w: w.worker["status"].update(phase="Failed", reason="Evicted",
                                                      message="The node was low on resource: ephemeral-storage."),
          lambda w: w.worker["status"].update(phase="Failed", reason="NodeLost", message="node gone"), severity="warning"),
@@ -391,8 +445,15 @@ CASES: list[Case] = [
          lambda w: (gpu_worker(w), w.group(0)["template"]["spec"].update(runtimeClassName="nvidia"),
                     w.add({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "nvidia"}, "handler": "nvidia"})),
          severity="warning"),
-    Case("GPU-05", pending_worker("0/4 nodes are available: 1 Insufficient cpu, 3 node(s) had untolerated taint {nvidia.com/gpu: present}."),
-         pending_worker("0/4 nodes are available: 4 node(s) had untolerated taint {dedicated: ml}."), severity="error"),
+    Case("GPU-05", chain(gpu_worker, pending_worker("0/4 nodes are available: 1 Insufficient nvidia.com/gpu, 3 node(s) had "
+                                                    "untolerated taint {nvidia.com/gpu: present}.")),
+         chain(gpu_worker, pending_worker("0/4 nodes are available: 4 node(s) had untolerated taint {dedicated: ml}.")),
+         severity="error"),
+    # a pod without GPUs next to tainted GPU nodes: the GPU taint is not what keeps it Pending
+    Case("SCH-01", pending_worker("0/4 nodes are available: 1 Insufficient cpu, 3 node(s) had untolerated taint "
+                                  "{nvidia.com/gpu: present}."),
+         pending_worker("0/4 nodes are available: 4 node(s) had untolerated taint {dedicated: ml}."), severity="error",
+         name="not-for-gpu-nodes"),
     Case("GPU-06", lambda w: [g["template"]["spec"]["nodeSelector"].pop("cloud.google.com/gke-tpu-topology", None)
                               for g in w.spec["workerGroupSpecs"]],
          nothing, sample="ray-cluster.tpu-v4-singlehost.yaml", severity="info"),
@@ -417,6 +478,19 @@ CASES: list[Case] = [
         "message": 'pods "x-small-group-worker-abcde" is forbidden: exceeded quota: compute, requested: cpu=1, used: cpu=16, limited: cpu=16'}),
         lambda w: w.cluster["status"]["conditions"].append({
             "type": "ReplicaFailure", "status": "False", "reason": "FailedCreateWorkerPod", "message": ""}), severity="error"),
+    Case("SCH-06", lambda w: w.event(w.cluster, "FailedToCreateWorkerPod",
+                                     'Failed to create worker Pod default/, Pod "raycluster-complete-small-group-worker-pm2sh" '
+                                     'is invalid: spec.containers[0].resources.requests: Invalid value: "2": must be less '
+                                     'than or equal to cpu limit of 250m', count=40),
+         lambda w: w.event(w.cluster, "FailedToCreateIngress",
+                           'Ingress.networking.k8s.io "x-head-ingress" is invalid: metadata.labels: Invalid value: "x": '
+                           'must be no more than 63 characters'), severity="error", name="limitrange-event"),
+    Case("SCH-07", lambda w: kueue(w, admitted=False, message="couldn't assign flavors to pod set head: insufficient quota "
+                                                              "for cpu in flavor default, request > maximum capacity (4)"),
+         lambda w: kueue(w, admitted=True), sample="ray-job.sample.yaml", severity="error"),
+    Case("SCH-07", lambda w: kueue(w, admitted=False, message="couldn't assign flavors to pod set head: insufficient unused "
+                                                              "quota for cpu in flavor default, 2 more needed"),
+         lambda w: kueue(w, admitted=True), sample="ray-job.sample.yaml", severity="info", name="queued"),
     # --- IMG / CRASH ---------------------------------------------------------------------------
     Case("IMG-01", lambda w: w.status(w.worker).update(ready=False, state={"waiting": {"reason": "ImagePullBackOff",
                                                       "message": 'Back-off pulling image "rayproject/ray:2.99.0"'}}),
@@ -453,6 +527,8 @@ CASES: list[Case] = [
     Case("NET-07", lambda w: w.event(w.cluster, "MTLSCertsNotReady", "Certificate default/x-head-cert is not Ready"),
          lambda w: w.event(w.cluster, "MTLSCertsReady", "certificates are ready", etype="Normal"),
          sample="ray-cluster.mtls.yaml", sim={"gates": ["RayClusterMTLS"]}, severity="error"),
+    Case("NET-08", lambda w: [(istio(p), w.waiting_for_gcs(p, minutes=15)) for p in w.workers],
+         lambda w: [w.waiting_for_gcs(p, minutes=15) for p in w.workers], severity="error"),
     # --- JOB -----------------------------------------------------------------------------------
     Case("JOB-01", job_status(jobDeploymentStatus="ValidationFailed", reason="ValidationFailed",
                               message="The RayJob spec is invalid: backoffLimit must be 0 in InteractiveMode"),
@@ -526,6 +602,9 @@ CASES: list[Case] = [
          sample="ray-service.sample.yaml", severity="info"),
     Case("SVC-11", lambda w: w.obj["spec"].update(serviceUnhealthySecondThreshold=900), nothing,
          sample="ray-service.sample.yaml", severity="warning"),
+    Case("SVC-12", lambda w: (w.not_ready(w.worker, "ContainersNotReady"), w.worker["metadata"]["labels"].update({"ray.io/serve": "false"})),
+         lambda w: (w.crash(w.worker), w.worker["metadata"]["labels"].update({"ray.io/serve": "false"})),
+         sample="ray-service.sample.yaml", severity="info"),
     # --- STAT ----------------------------------------------------------------------------------
     Case("STAT-01", head_unready(1, None), nothing, severity="info"),
     Case("STAT-04", lambda w: w.cluster["status"].pop("conditions"), nothing, severity="info"),
@@ -554,6 +633,7 @@ def test_rule_triggers(case: Case) -> None:
     d = w.diagnose()
     assert not d.crashed, d.crashed
     assert case.id in d.ids(), [(f.id, f.title) for f in d.all_findings()]
+    assert not undeclared(d.all_findings())
     if case.severity:
         assert case.severity in {f.severity for f in d.all_findings() if f.id == case.id}
 
@@ -564,6 +644,7 @@ def test_rule_near_miss(case: Case) -> None:
     case.near(w)
     d = w.diagnose()
     assert not d.crashed, d.crashed
+    assert not undeclared(d.all_findings())
     hits = [(f.id, f.severity, f.title) for f in d.all_findings() if f.id == case.id]
     assert not hits, hits
 

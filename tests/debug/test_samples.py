@@ -7,6 +7,7 @@ import pytest
 from kubectl_ray.debug.engine import diagnose
 from tests.conftest import shared_path
 from tests.debug.sim import RAY_KINDS, Sim, load_docs, sample_files
+from tests.debug.test_severity_policy import undeclared
 
 # Samples that use alpha features: a healthy running cluster means the operator has their gate on
 # (each sample's header comment says so).
@@ -45,6 +46,7 @@ def test_healthy_sample_has_no_error_finding(name: str, index: int) -> None:
     errors = [(f.id, f.title, [e.render() for e in f.evidence]) for f in d.all_findings() if f.severity == "error"]
     assert not errors, errors
     assert not d.not_checked, d.not_checked
+    assert not undeclared(d.all_findings())
 
 
 def test_healthy_samples_stay_quiet_overall() -> None:

@@ -10,6 +10,11 @@ from tests.conftest import REPO
 from tests.debug.sim import Sim, ago, find, find_all, sample
 
 EXAMPLE = REPO / "examples" / "broken-cluster.tar.gz"
+# Kinds the collector reads that sim.snapshot does not know: World.snapshot adds them.
+EXTRA_KINDS = {"Namespace": "namespaces", "LimitRange": "limitranges", "ResourceQuota": "resourcequotas",
+               "Secret": "secrets", "ConfigMap": "configmaps", "PersistentVolumeClaim": "persistentvolumeclaims",
+               "PriorityClass": "priorityclasses", "Workload": "workloads", "LocalQueue": "localqueues"}
+KUEUE = ("workloads", "localqueues")  # collected only where Kueue's API is served
 
 
 def load(emulator: Any, objs: list[dict[str, Any]]) -> None:
@@ -19,14 +24,20 @@ def load(emulator: Any, objs: list[dict[str, Any]]) -> None:
 
 
 class World:
-    def __init__(self, sample_name: str = "ray-cluster.complete.yaml", kind: str | None = None, **sim_kwargs: Any) -> None:
+    def __init__(self, sample_name: str = "ray-cluster.complete.yaml", kind: str | None = None, *,
+                 manifest: dict[str, Any] | None = None, **sim_kwargs: Any) -> None:
         self.sim = Sim(**sim_kwargs)
-        self.target, self.objs = self.sim.healthy(sample(sample_name, kind))
+        self.target, self.objs = self.sim.healthy(manifest if manifest is not None else sample(sample_name, kind))
         self.meta: dict[str, Any] = {}
         self.forbidden: list[tuple[str, str, str | None]] = []
         self.absent: list[tuple[str, str | None, str]] = []
         self.deep: dict[str, Any] = {}
         self.logs: list[tuple[str, str, bool, str]] = []
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any], **sim_kwargs: Any) -> "World":
+        """A healthy running install of this CR (e.g. a sample edited before it was applied)."""
+        return cls(manifest=manifest, **sim_kwargs)
 
     # handles ---------------------------------------------------------------------------------
 
@@ -102,12 +113,14 @@ class World:
         name = name or pod["spec"]["containers"][0]["name"]
         return next(s for s in pod["status"][key] if s["name"] == name)
 
-    def not_ready(self, pod: dict[str, Any], reason: str = "ContainersNotReady") -> None:
+    def not_ready(self, pod: dict[str, Any], reason: str = "ContainersNotReady", *, containers: list[str] | None = None) -> None:
+        """The pod is not Ready: all its containers, or only those named (the kubelet tracks each one)."""
         for cond in pod["status"]["conditions"]:
             if cond["type"] in ("Ready", "ContainersReady"):
                 cond.update(status="False", reason=reason)
         for st in pod["status"]["containerStatuses"]:
-            st["ready"] = False
+            if containers is None or st.get("name") in containers:
+                st["ready"] = False
 
     def crash(self, pod: dict[str, Any], *, reason: str = "Error", exit_code: int = 1, restarts: int = 5,
               message: str = "", container: str | None = None) -> None:
@@ -116,7 +129,7 @@ class World:
                   state={"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}},
                   lastState={"terminated": {"reason": reason, "exitCode": exit_code, "message": message,
                                             "startedAt": ago(minutes=3), "finishedAt": ago(minutes=2)}})
-        self.not_ready(pod)
+        self.not_ready(pod, containers=[st.get("name", "")])
 
     def pending(self, pod: dict[str, Any], message: str = "", *, minutes: float = 10) -> None:
         pod["metadata"]["creationTimestamp"] = ago(minutes=minutes)
@@ -153,9 +166,20 @@ class World:
     # results -----------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
+        from kubectl_ray.debug.collector import slim
         from kubectl_ray.debug.snapshot import LogTail
 
-        snap = self.sim.snapshot(self.target, self.objs, forbidden=self.forbidden)
+        extra = [o for o in self.objs if o["kind"] in EXTRA_KINDS]
+        snap = self.sim.snapshot(self.target, [o for o in self.objs if o["kind"] not in EXTRA_KINDS],
+                                 forbidden=self.forbidden)
+        # what the collector reads besides (sim.snapshot predates it): the namespace, its limits, what specs name
+        for kind, resource in EXTRA_KINDS.items():
+            if resource in KUEUE and not any(o["kind"] in ("Workload", "LocalQueue") for o in extra):
+                continue
+            if not any(f[1] == resource for f in self.forbidden):
+                snap.add(resource, [slim(resource, o) for o in extra if o["kind"] == kind])
+        if any(o["kind"] in ("Workload", "LocalQueue") for o in extra):
+            snap.meta["kueue"] = "kueue.x-k8s.io/v1beta1"
         snap.meta.update(self.meta)
         for resource, ns, name in self.absent:
             snap.mark_absent(resource, ns, name)

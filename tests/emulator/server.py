@@ -3,7 +3,7 @@
 Covers what kubectl-ray and the real `kubectl` need: discovery (+ minimal OpenAPI v3 so
 `kubectl apply` validates), CRUD with 201 on create, PUT with resourceVersion conflicts, merge and
 JSON patch, server-side apply, dry-run, label/field selectors, limit/continue pagination, watch
-with timeoutSeconds, pod logs as text, pod exec over the v4.channel.k8s.io WebSocket protocol,
+with timeoutSeconds, pod logs as text, pod exec over the v5/v4.channel.k8s.io WebSocket protocols,
 token/basic/client-certificate auth, RBAC denials and programmable faults.
 """
 
@@ -543,7 +543,8 @@ class EmulatorApp:
         assert pod is not None
         if (pod.get("status") or {}).get("phase") not in ("Running", None):
             return error(400, f"unable to upgrade connection: container not found (\"{container}\")")
-        ws = web.WebSocketResponse(protocols=("v4.channel.k8s.io",))
+        # v5 as kubectl >= 1.30 asks for it (v4 plus a stdin CLOSE signal); a test can offer fewer
+        ws = web.WebSocketResponse(protocols=getattr(self.emu, "exec_protocols", EXEC_PROTOCOLS))
         await ws.prepare(request)
         command = request.query.getall("command", [])
         handler = self.emu.exec_handler or default_exec
@@ -562,6 +563,9 @@ class EmulatorApp:
         finally:
             await ws.close()
         return ws
+
+
+EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 
 
 async def default_exec(emu: Emulator, namespace: str | None, pod: str | None, container: str | None,

@@ -46,7 +46,7 @@ def test_malicious_pod_cannot_write_outside_its_folder(emulator: EmulatorHandle,
         assert tree(box, exclude=out) == before and set(os.listdir("/etc")) == etc_before
         for skipped in expected:
             assert skipped.replace("ABS", str(box)) in result.stderr
-        assert (out / POD / "raylet.out").read_bytes() == b"ok\n"
+        assert (out / POD / "ray" / "raylet.out").read_bytes() == b"ok\n"
 
 
 def test_log_leaves_an_unrelated_folder_alone(emulator: EmulatorHandle, tmp_path: Path, tally):

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import base64
 import socket
+import ssl
 import stat
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+import trustme
 
 from tests.conftest import EmulatorHandle, ray_cluster, run_cli
-from tests.emulator import kubeconfig, write_kubeconfig
+from tests.emulator import Emulator, EmulatorServer, kubeconfig, write_kubeconfig
 from tests.reliability.test_fault_matrix import load_world
 
 TOKEN = "MARKER-kubeconfig-token-7f3a"
@@ -25,6 +28,22 @@ REDIS_PASSWORD = "MARKER-redis-password-c41d"
 ENV_SECRET = "MARKER-env-secret-e2aa"
 CLIENT_KEY = "MARKER-client-key-6a1f"
 MARKERS = (TOKEN, FLAG_TOKEN, EXEC_TOKEN, AUTH_TOKEN, REDIS_PASSWORD, ENV_SECRET, CLIENT_KEY)
+
+
+_CA = trustme.CA()
+_CA_DATA = {"certificate-authority-data": base64.b64encode(_CA.cert_pem.bytes()).decode()}
+
+
+@pytest.fixture
+def secure_emulator(tmp_path: Path) -> Iterator[EmulatorHandle]:
+    """The emulator over HTTPS: credentials travel only over TLS (as with kubectl), so that is where
+    they must not leak."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    _CA.issue_cert("127.0.0.1").configure_cert(ctx)
+    emu = Emulator()
+    with EmulatorServer(emu, ssl_context=ctx) as server:
+        path = write_kubeconfig(tmp_path / "kubeconfig", kubeconfig(server.url, cluster_extra=_CA_DATA))
+        yield EmulatorHandle(emu, server, path)
 
 
 def seeded_world(handle: EmulatorHandle, tmp: Path) -> None:
@@ -64,11 +83,12 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize("failure", ["none", "unauthorized", "server-error", "forbidden"])
-def test_no_secret_in_any_output(emulator: EmulatorHandle, tmp_path: Path, tally, failure: str):
+def test_no_secret_in_any_output(secure_emulator: EmulatorHandle, tmp_path: Path, tally, failure: str):
+    emulator = secure_emulator
     seeded_world(emulator, tmp_path)
     emu = emulator.emu
     emu.tokens = {TOKEN: "alice", FLAG_TOKEN: "bob"}
-    path = write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, token=TOKEN))
+    path = write_kubeconfig(tmp_path / "cfg", kubeconfig(emulator.url, token=TOKEN, cluster_extra=_CA_DATA))
     if failure == "unauthorized":
         emu.fault(status=401, times=None)
     elif failure == "server-error":
@@ -122,7 +142,7 @@ def test_client_key_and_exec_credentials_never_echoed(tmp_path: Path, tally):
                       f"'client.authentication.k8s.io/v1beta1', 'kind': 'ExecCredential', 'status': {{'token': '{EXEC_TOKEN}'}}}}))\n")
     plugin.chmod(plugin.stat().st_mode | stat.S_IEXEC)
     exec_user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}}
-    exec_path = write_kubeconfig(tmp_path / "exec", kubeconfig(f"http://127.0.0.1:{_closed_port()}", user=exec_user))
+    exec_path = write_kubeconfig(tmp_path / "exec", kubeconfig(f"https://127.0.0.1:{_closed_port()}", user=exec_user))
     for cfg in (path, exec_path):
         for args in (["get", "cluster"], ["version"], ["debug", "demo"], ["scale", "cluster", "x", "-w", "g", "-r", "1"]):
             for extra in ([], ["--debug"]):

@@ -1,13 +1,14 @@
 """The rule registry: every check is a small pure function `check_xxx(snap) -> list[Finding]`.
 
-Register a rule with `@rule("GCS-02", "head pod is Ready")`. The engine (engine.py) imports every
+Register a rule with `@rule("GCS-02", "head pod is Ready", policy={ERROR: HEAD_DOWN})`: the policy
+names, for each severity the rule reports, the clause of the severity policy (severity.py) it rests on. The engine (engine.py) imports every
 rule module, runs the rules in the catalogue's evaluation order (diagnostics.md §1O), records
 "not checked" when a rule lacks data (MissingData) and folds consequences into their root cause.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Union
 
 from kubectl_ray.debug.finding import Finding, NotChecked
@@ -32,6 +33,12 @@ class Rule:
     aliases: tuple[str, ...] = ()
     deep: bool = False  # needs --deep data
     uses: tuple[str, ...] = ()  # resources read if readable (e.g. events): unreadable -> "partly not checked"
+    # severity -> the severity-policy clause(s) it rests on (severity.py); with several, the finding names its own
+    policy: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+
+    def clauses(self, severity: str) -> tuple[str, ...]:
+        declared = self.policy.get(severity, ())
+        return (declared,) if isinstance(declared, str) else tuple(declared)
 
     def __call__(self, snap: Snapshot) -> RuleResult:
         return self.func(snap)
@@ -45,10 +52,11 @@ def phase_of(rule_id: str) -> int:
 
 
 def rule(rule_id: str, title: str, *, aliases: tuple[str, ...] = (), phase: int | None = None,
-         deep: bool = False, uses: tuple[str, ...] = ()) -> Callable[[RuleFunc], RuleFunc]:
+         deep: bool = False, uses: tuple[str, ...] = (),
+         policy: dict[str, str | tuple[str, ...]] | None = None) -> Callable[[RuleFunc], RuleFunc]:
     def register(func: RuleFunc) -> RuleFunc:
         REGISTRY.append(Rule(rule_id, title, func, phase if phase is not None else phase_of(rule_id), aliases, deep,
-                             uses))
+                             uses, dict(policy or {})))
         return func
 
     return register

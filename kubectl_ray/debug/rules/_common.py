@@ -15,9 +15,9 @@ STUCK_AFTER_SECONDS = 180  # a pod that has not progressed for three minutes is 
 
 def finding(rule_id: str, severity: str, title: str, obj: str, *, evidence: Iterable[Evidence] = (),
             fix: str = "", doc: str | None = None, scope: str = "", subject: str = "",
-            aliases: tuple[str, ...] = (), namespace: str = "") -> Finding:
+            aliases: tuple[str, ...] = (), namespace: str = "", policy: str = "") -> Finding:
     return Finding(rule_id, severity, title, obj, namespace=namespace, evidence=list(evidence), fix=fix, doc=doc,
-                   scope=scope, subject=subject, aliases=aliases)
+                   scope=scope, subject=subject, aliases=aliases, policy=policy)
 
 
 def scope_of(cluster: ClusterView) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kubectl_ray.debug.finding import AUTOSCALING_DOC, ERROR, INFO, TROUBLESHOOTING_DOC, WARNING, event_ev, field_ev, \
@@ -12,6 +13,9 @@ from kubectl_ray.debug.model import (
 )
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import cluster_finding
+from kubectl_ray.debug.severity import (
+    AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, DEGRADED, IGNORED_CONFIG, NOT_RECONCILED, PODS_NOT_CREATED, PODS_NOT_STARTING,
+)
 from kubectl_ray.debug.snapshot import Snapshot
 
 V2_ENV = "RAY_enable_autoscaler_v2"
@@ -36,7 +40,7 @@ def _v2_effective(cluster) -> bool:
     return bool(cluster.ray_version and cluster.ray_version >= (2, 47, 0))
 
 
-@rule("AS-01", "with in-tree autoscaling on, the head runs the autoscaler sidecar")
+@rule("AS-01", "with in-tree autoscaling on, the head runs the autoscaler sidecar", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_sidecar_present(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -53,7 +57,7 @@ def check_sidecar_present(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-02", "no autoscaler sidecar without enableInTreeAutoscaling")
+@rule("AS-02", "no autoscaler sidecar without enableInTreeAutoscaling", policy={WARNING: IGNORED_CONFIG})
 def check_sidecar_without_flag(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -70,7 +74,7 @@ def check_sidecar_without_flag(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-03", "the autoscaler's ServiceAccount exists", uses=("events",))
+@rule("AS-03", "the autoscaler's ServiceAccount exists", uses=("events",), policy={ERROR: PODS_NOT_CREATED})
 def check_service_account(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -79,19 +83,26 @@ def check_service_account(snap: Snapshot) -> list:
         ev = latest(events_matching(cluster.events(), ("AutoscalerServiceAccountNotFound",)))
         sa = cluster.head_template_spec.get("serviceAccountName")
         evidence = [event_ev(ev)] if ev is not None else []
+        if sa:
+            from kubectl_ray.debug.rules.scheduling import refusals
+
+            evidence += [r.evidence for r in refusals(snap, cluster)
+                         if r.refusal.kind == "serviceaccount" and r.refusal.service_account == sa][:1]
         if not evidence and sa:
             snap.need("serviceaccounts", cluster.namespace)
             if snap.is_absent("serviceaccounts", cluster.namespace, sa):
                 evidence.append(note(f'ServiceAccount "{sa}" does not exist in namespace "{cluster.namespace}"'))
         if evidence:
             out.append(cluster_finding(cluster, "AS-03", ERROR, f"the autoscaler's ServiceAccount {sa or cluster.name} is missing",
+                                       subject="head",
                                        evidence=[field_ev(cluster.path("headGroupSpec.template.spec.serviceAccountName"), sa), *evidence],
-                                       fix="create the ServiceAccount and bind it to a Role allowing pods get/list/watch/patch, "
-                                           "pods/resize patch and rayclusters get/patch"))
+                                       fix="the head pod is not created without it: create the ServiceAccount and bind it to "
+                                           "a Role allowing pods get/list/watch/patch, pods/resize patch and rayclusters "
+                                           "get/patch (or remove serviceAccountName to let the operator create its own)"))
     return out
 
 
-@rule("AS-04", "the autoscaler sidecar is not crashing")
+@rule("AS-04", "the autoscaler sidecar is not crashing", policy={ERROR: PODS_NOT_STARTING, WARNING: DEGRADED})
 def check_sidecar_crash(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -114,7 +125,7 @@ def check_sidecar_crash(snap: Snapshot) -> list:
         for tail in snap.logs_for(cluster.namespace, name_of(head), AUTOSCALER_CONTAINER):
             errors = [ln for ln in tail.text.splitlines() if "Error" in ln or "Traceback" in ln or "Exception" in ln]
             if errors:
-                evidence.append(log_ev(name_of(head), AUTOSCALER_CONTAINER, errors[-1][:300]))
+                evidence.append(log_ev(name_of(head), AUTOSCALER_CONTAINER, errors[-1]))
                 break
         oom = last.get("reason") == "OOMKilled"
         fix = ("raise autoscalerOptions.resources (the default is 500m/512Mi)" if oom
@@ -134,29 +145,56 @@ def _cpu_known(container: dict[str, Any], params: dict[str, Any], group_resource
     return dig(container, "resources", "requests", "cpu") is not None and (ray is None or ray >= (2, 41, 0))
 
 
-@rule("AS-05", "the autoscaler can tell every group's CPU count")
+_CPU_UNKNOWN = re.compile(r"failed to detect `?CPU`? resources for group ([\w.-]+)")
+
+
+def _cpu_failures(snap: Snapshot, cluster) -> dict[str, Any]:
+    """group -> evidence, for groups the running autoscaler says it cannot size (its exit message or log)."""
+    head = cluster.head_pod
+    st = container_status(head, AUTOSCALER_CONTAINER) if head is not None else None
+    out: dict[str, Any] = {}
+    message = str(last_termination(st).get("message", "")) if st else ""
+    for group in _CPU_UNKNOWN.findall(message):
+        out.setdefault(group, field_ev(f"status.containerStatuses[{AUTOSCALER_CONTAINER}].lastState.terminated.message",
+                                       message.strip()))
+    if head is not None:
+        for tail in snap.logs_for(cluster.namespace, name_of(head), AUTOSCALER_CONTAINER):
+            for line in tail.text.splitlines():
+                for group in _CPU_UNKNOWN.findall(line):
+                    out.setdefault(group, log_ev(name_of(head), AUTOSCALER_CONTAINER, line))
+    return out
+
+
+@rule("AS-05", "the autoscaler can tell every group's CPU count", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_cpu_detectable(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
         if not cluster.autoscaling:
             continue
         ray = cluster.ray_version
+        seen = _cpu_failures(snap, cluster)
         nodes = [("head", cluster.path("headGroupSpec"), cluster.head_container, cluster.head_params, {})]
         nodes += [(g.name, g.path, g.ray_container, g.params, g.spec.get("resources") or {}) for g in cluster.groups]
         for name, path, container, params, res in nodes:
-            if _cpu_known(container, params, res, ray):
+            if _cpu_known(container, params, res, ray) and name not in seen:
                 continue
+            evidence = [field_ev(f"{path}.rayStartParams.num-cpus", None),
+                        field_ev(f"{path}.template.spec.containers[0].resources.limits.cpu", None)]
+            if dig(container, "resources", "requests", "cpu") is not None:
+                evidence.append(field_ev(f"{path}.template.spec.containers[0].resources.requests.cpu",
+                                         f"{dig(container, 'resources', 'requests', 'cpu')} (read by the autoscaler "
+                                         "from Ray 2.41 on)"))
+            if name in seen:
+                evidence.append(seen[name])
             out.append(cluster_finding(cluster, "AS-05", ERROR, f"the autoscaler cannot detect the CPUs of group {name}",
-                                       subject="autoscaler",
-                                       evidence=[field_ev(f"{path}.rayStartParams.num-cpus", None),
-                                                 field_ev(f"{path}.template.spec.containers[0].resources.limits.cpu", None)],
+                                       subject="autoscaler", evidence=evidence,
                                        fix="set a CPU limit (or request, Ray >= 2.41) on the Ray container or num-cpus in "
                                            "rayStartParams: the autoscaler stops with `Autoscaler failed to detect CPU resources`",
                                        doc=AUTOSCALING_DOC))
     return out
 
 
-@rule("AS-06", "num-cpus, num-gpus and memory in rayStartParams are integers")
+@rule("AS-06", "num-cpus, num-gpus and memory in rayStartParams are integers", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_integer_params(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -177,7 +215,7 @@ def _bounds(group) -> tuple[Any, Any, Any]:
     return group.spec.get("minReplicas"), group.spec.get("maxReplicas"), group.spec.get("replicas")
 
 
-@rule("AS-07", "minReplicas <= maxReplicas")
+@rule("AS-07", "minReplicas <= maxReplicas", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_min_max(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -192,7 +230,7 @@ def check_min_max(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-08", "replicas lies within [minReplicas, maxReplicas]")
+@rule("AS-08", "replicas lies within [minReplicas, maxReplicas]", policy={WARNING: IGNORED_CONFIG})
 def check_replicas_in_bounds(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -211,7 +249,7 @@ def check_replicas_in_bounds(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-09", "without autoscaling every group sets minReplicas and maxReplicas")
+@rule("AS-09", "without autoscaling every group sets minReplicas and maxReplicas", policy={ERROR: NOT_RECONCILED})
 def check_bounds_set(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -230,7 +268,7 @@ def check_bounds_set(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-10", "idleTimeoutSeconds is only set with autoscaler v2")
+@rule("AS-10", "idleTimeoutSeconds is only set with autoscaler v2", policy={ERROR: NOT_RECONCILED})
 def check_idle_timeout(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -253,7 +291,7 @@ def check_idle_timeout(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-11", "upscalingMode is what you expect")
+@rule("AS-11", "upscalingMode is what you expect", policy={INFO: BY_DESIGN})
 def check_upscaling_mode(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -268,7 +306,7 @@ def check_upscaling_mode(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-12", "autoscaler v2 is chosen one way only")
+@rule("AS-12", "autoscaler v2 is chosen one way only", policy={ERROR: NOT_RECONCILED})
 def check_v2_twice(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -282,7 +320,7 @@ def check_v2_twice(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-13", "autoscaler v2 env is not set with autoscaling off")
+@rule("AS-13", "autoscaler v2 env is not set with autoscaling off", policy={ERROR: NOT_RECONCILED})
 def check_v2_without_autoscaling(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -296,7 +334,7 @@ def check_v2_without_autoscaling(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-14", "restartPolicy is Never with autoscaler v2")
+@rule("AS-14", "restartPolicy is Never with autoscaler v2", policy={ERROR: NOT_RECONCILED, WARNING: AT_RISK})
 def check_restart_policy(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -320,7 +358,7 @@ def check_restart_policy(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-15", "the autoscaler version is the one you expect")
+@rule("AS-15", "the autoscaler version is the one you expect", policy={WARNING: AT_RISK, INFO: BY_DESIGN})
 def check_autoscaler_version(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -343,7 +381,7 @@ def check_autoscaler_version(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-17", "no suspended group or DeleteWorkers rule together with autoscaling")
+@rule("AS-17", "no suspended group or DeleteWorkers rule together with autoscaling", policy={WARNING: IGNORED_CONFIG})
 def check_suspend_with_autoscaling(snap: Snapshot) -> list:
     out = []
     obj = target_object(snap)
@@ -365,7 +403,7 @@ def check_suspend_with_autoscaling(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-18", "replicas are not edited by hand while the autoscaler owns them")
+@rule("AS-18", "replicas are not edited by hand while the autoscaler owns them", policy={WARNING: IGNORED_CONFIG})
 def check_manual_replicas(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -384,7 +422,7 @@ def check_manual_replicas(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-19", "the autoscaler image carries the head's Ray version")
+@rule("AS-19", "the autoscaler image carries the head's Ray version", policy={WARNING: AT_RISK})
 def check_autoscaler_image(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -402,7 +440,7 @@ def check_autoscaler_image(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-20", "worker group priority has what it needs (Ray >= 2.56, autoscaler v2)")
+@rule("AS-20", "worker group priority has what it needs (Ray >= 2.56, autoscaler v2)", policy={ERROR: NOT_RECONCILED})
 def check_priority(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -421,7 +459,7 @@ def check_priority(snap: Snapshot) -> list:
     return out
 
 
-@rule("AS-21", "autoscalerOptions.env does not override the generated start command")
+@rule("AS-21", "autoscalerOptions.env does not override the generated start command", policy={ERROR: NOT_RECONCILED})
 def check_autoscaler_env(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):

@@ -16,6 +16,7 @@ from kubectl_ray.debug.finding import AUTOSCALING_DOC, ERROR, TROUBLESHOOTING_DO
 from kubectl_ray.debug.model import clusters, dig, gpu_limits, parse_ray_image, parse_ray_version, resource_quantity, vtext
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import cluster_finding
+from kubectl_ray.debug.severity import AT_RISK, DEGRADED, HEAD_DOWN, STALLED
 from kubectl_ray.debug.snapshot import Snapshot
 
 EXPECTED_DEATH = ("expected termination", "idle", "drain", "autoscaler", "scale down", "scaled down", "terminated by user")
@@ -37,7 +38,7 @@ def _deep(snap: Snapshot, cluster) -> dict[str, Any] | None:
     return snap.deep.get(f"{cluster.namespace}/{cluster.name}")
 
 
-@rule("DEEP-05", "the Ray dashboard answers", deep=True)
+@rule("DEEP-05", "the Ray dashboard answers", deep=True, policy={ERROR: HEAD_DOWN})
 def check_reachable(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -51,7 +52,7 @@ def check_reachable(snap: Snapshot) -> list:
     return out
 
 
-@rule("DEEP-01", "the GCS reports healthy (/api/gcs_healthz)", deep=True)
+@rule("DEEP-01", "the GCS reports healthy (/api/gcs_healthz)", deep=True, policy={ERROR: HEAD_DOWN})
 def check_gcs_health(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -65,7 +66,7 @@ def check_gcs_health(snap: Snapshot) -> list:
     return out
 
 
-@rule("DEEP-02", "the running Ray version is the one the spec declares", deep=True)
+@rule("DEEP-02", "the running Ray version is the one the spec declares", deep=True, policy={WARNING: AT_RISK})
 def check_running_version(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -86,7 +87,7 @@ def check_running_version(snap: Snapshot) -> list:
     return out
 
 
-@rule("DEEP-03", "no Ray node died unexpectedly", deep=True)
+@rule("DEEP-03", "no Ray node died unexpectedly", deep=True, policy={WARNING: DEGRADED})
 def check_dead_nodes(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -107,7 +108,7 @@ def check_dead_nodes(snap: Snapshot) -> list:
     return out
 
 
-@rule("DEEP-04", "the autoscaler reports no errors or failed nodes", deep=True)
+@rule("DEEP-04", "the autoscaler reports no errors or failed nodes", deep=True, policy={WARNING: DEGRADED})
 def check_autoscaler_report(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -116,10 +117,10 @@ def check_autoscaler_report(snap: Snapshot) -> list:
             continue
         evidence = []
         if status.get("autoscalingError"):
-            evidence.append(dash("/api/cluster_status autoscalingError", str(status["autoscalingError"])[:400]))
+            evidence.append(dash("/api/cluster_status autoscalingError", str(status["autoscalingError"])))
         failed = dig(status, "clusterStatus", "autoscalerReport", "failedNodes", default=[])
         if failed:
-            evidence.append(dash("/api/cluster_status failedNodes", f"{len(failed)}: {json.dumps(failed[:2])[:300]}"))
+            evidence.append(dash("/api/cluster_status failedNodes", f"{len(failed)}: {json.dumps(failed[:2])}"))
         if evidence:
             out.append(cluster_finding(cluster, "DEEP-04", WARNING, "the autoscaler reports errors", subject="autoscaler",
                                        evidence=evidence, fix="see the autoscaler container's log on the head pod",
@@ -192,7 +193,7 @@ def _demands(status: dict[str, Any]) -> list[dict[str, float]]:
     return out
 
 
-@rule("AS-16", "every pending resource request fits some worker group", deep=True)
+@rule("AS-16", "every pending resource request fits some worker group", deep=True, policy={WARNING: STALLED})
 def check_infeasible(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):

@@ -9,6 +9,9 @@ from kubectl_ray.debug.model import (
 )
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import cluster_finding
+from kubectl_ray.debug.severity import (
+    AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, HEAD_DOWN, MISSING_DEPENDENCY, NOT_RECONCILED, PODS_NOT_STARTING,
+)
 from kubectl_ray.debug.snapshot import Snapshot
 
 CLEANUP_FINALIZER = "ray.io/gcs-ft-redis-cleanup-finalizer"
@@ -25,7 +28,7 @@ def _head_env_path(cluster, name: str) -> str:
     return cluster.path(f"headGroupSpec.template.spec.containers[0].env[{name}]")
 
 
-@rule("FT-01", "FT is enabled by gcsFaultToleranceOptions or the legacy annotation, not both")
+@rule("FT-01", "FT is enabled by gcsFaultToleranceOptions or the legacy annotation, not both", policy={ERROR: NOT_RECONCILED})
 def check_annotation_and_options(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -37,7 +40,7 @@ def check_annotation_and_options(snap: Snapshot) -> list:
     return out
 
 
-@rule("FT-02", "RAY_REDIS_ADDRESS is not set without GCS FT")
+@rule("FT-02", "RAY_REDIS_ADDRESS is not set without GCS FT", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_redis_without_ft(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -49,7 +52,7 @@ def check_redis_without_ft(snap: Snapshot) -> list:
     return out
 
 
-@rule("FT-03", "no legacy Redis settings next to gcsFaultToleranceOptions")
+@rule("FT-03", "no legacy Redis settings next to gcsFaultToleranceOptions", policy={ERROR: NOT_RECONCILED})
 def check_legacy_with_options(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -71,7 +74,7 @@ def check_legacy_with_options(snap: Snapshot) -> list:
     return out
 
 
-@rule("FT-04", "the Redis username is set through gcsFaultToleranceOptions")
+@rule("FT-04", "the Redis username is set through gcsFaultToleranceOptions", policy={ERROR: NOT_RECONCILED})
 def check_redis_username(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -87,7 +90,7 @@ def check_redis_username(snap: Snapshot) -> list:
     return out
 
 
-@rule("FT-05", "the Redis backend has a redisAddress")
+@rule("FT-05", "the Redis backend has a redisAddress", policy={WARNING: AT_RISK})
 def check_redis_address(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -112,7 +115,7 @@ def _secret_refs(cluster) -> dict[str, str]:
     return out
 
 
-@rule("FT-06", "the Secret holding the Redis password exists")
+@rule("FT-06", "the Secret holding the Redis password exists", policy={ERROR: PODS_NOT_STARTING})
 def check_redis_secret(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -135,7 +138,7 @@ def check_redis_secret(snap: Snapshot) -> list:
     return out
 
 
-@rule("FT-07", "with GCS FT on, the head can reach Redis")
+@rule("FT-07", "with GCS FT on, the head can reach Redis", policy={ERROR: HEAD_DOWN})
 def check_redis_reachable(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -148,12 +151,12 @@ def check_redis_reachable(snap: Snapshot) -> list:
         evidence = []
         message = str(last_termination(st).get("message", ""))
         if "redis" in message.lower():
-            evidence.append(field_ev(f"status.containerStatuses[{st.get('name')}].lastState.terminated.message", message[-300:]))
+            evidence.append(field_ev(f"status.containerStatuses[{st.get('name')}].lastState.terminated.message", message))
         for tail in snap.logs_for(cluster.namespace, name_of(head), st.get("name", "")):
             lines = [ln for ln in tail.text.splitlines() if "redis" in ln.lower() and
                      any(w in ln.lower() for w in ("error", "fail", "refused", "timeout", "unable", "could not"))]
             if lines:
-                evidence.append(log_ev(name_of(head), st.get("name", ""), lines[-1][:300]))
+                evidence.append(log_ev(name_of(head), st.get("name", ""), lines[-1]))
                 break
         if not evidence:
             continue
@@ -166,7 +169,7 @@ def check_redis_reachable(snap: Snapshot) -> list:
     return out
 
 
-@rule("FT-08", "a RayService does not pin the GCS external storage namespace")
+@rule("FT-08", "a RayService does not pin the GCS external storage namespace", policy={WARNING: AT_RISK})
 def check_pinned_namespace(snap: Snapshot) -> list:
     if snap.target.kind != "RayService":
         return []
@@ -196,7 +199,7 @@ def _timeout(container) -> int | None:
         return None
 
 
-@rule("FT-09", "workers wait for a recovering head longer than the head itself")
+@rule("FT-09", "workers wait for a recovering head longer than the head itself", policy={WARNING: AT_RISK})
 def check_reconnect_timeouts(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -213,7 +216,7 @@ def check_reconnect_timeouts(snap: Snapshot) -> list:
     return out
 
 
-@rule("FT-10", "a deleted RayCluster is not stuck on the Redis cleanup finalizer")
+@rule("FT-10", "a deleted RayCluster is not stuck on the Redis cleanup finalizer", policy={ERROR: NOT_RECONCILED})
 def check_cleanup_finalizer(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -237,7 +240,7 @@ def check_cleanup_finalizer(snap: Snapshot) -> list:
     return out
 
 
-@rule("FT-11", "embedded (RocksDB) GCS storage is configured consistently")
+@rule("FT-11", "embedded (RocksDB) GCS storage is configured consistently", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_rocksdb(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -276,7 +279,7 @@ def check_rocksdb(snap: Snapshot) -> list:
     return out
 
 
-@rule("FT-12", "GCS FT is used where it is supported (RayService)")
+@rule("FT-12", "GCS FT is used where it is supported (RayService)", policy={INFO: BY_DESIGN})
 def check_ft_workload(snap: Snapshot) -> list:
     if snap.target.kind == "RayService":
         return []
@@ -287,3 +290,29 @@ def check_ft_workload(snap: Snapshot) -> list:
                             doc=GCS_FT_DOC)
             for c in clusters(snap) if c.ft_enabled]
 
+
+
+@rule("FT-13", "the Service a Redis address names exists", policy={ERROR: MISSING_DEPENDENCY})
+def check_redis_service(snap: Snapshot) -> list:
+    from kubectl_ray.debug.model import service_host
+
+    out = []
+    for cluster in clusters(snap):
+        if not cluster.ft_enabled or dig(_options(cluster), "backend") == "rocksdb":
+            continue
+        address = dig(_options(cluster), "redisAddress") or env_value(cluster.head_container, "RAY_REDIS_ADDRESS")
+        host = service_host(address)
+        if not host:
+            continue  # an external Redis or an IP: nothing to look up here
+        name, _, other = host.partition(".")
+        namespace = other or cluster.namespace
+        if not snap.is_absent("services", namespace, name):
+            continue
+        path = (cluster.path("gcsFaultToleranceOptions.redisAddress") if dig(_options(cluster), "redisAddress")
+                else _head_env_path(cluster, "RAY_REDIS_ADDRESS"))
+        out.append(cluster_finding(cluster, "FT-13", ERROR, f"the Redis address names Service {name}, which does not exist "
+                                   f"in namespace {namespace}", subject="head",
+                                   evidence=[field_ev(path, address), note(f'Service "{name}" not found in namespace "{namespace}"')],
+                                   fix="deploy Redis (and its Service) first, or point the address at the Service that "
+                                       "exists; with GCS FT on, the head cannot start without Redis", doc=GCS_FT_DOC))
+    return out

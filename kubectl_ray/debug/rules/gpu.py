@@ -10,7 +10,8 @@ from kubectl_ray.debug.model import (
 )
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import cluster_finding, pods_summary, roles
-from kubectl_ray.debug.rules.scheduling import unschedulable
+from kubectl_ray.debug.rules.scheduling import blocked, scheduling_evidence
+from kubectl_ray.debug.severity import AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, PODS_NOT_CREATED, PODS_NOT_SCHEDULED
 
 GPU_HINTS = ("nvidia", "gpu", "accelerator")
 
@@ -53,7 +54,7 @@ def _gpu_intent(template: dict[str, Any], params: dict[str, Any], group_resource
     return out, explicit
 
 
-@rule("GPU-01", "groups meant for GPUs request them as limits")
+@rule("GPU-01", "groups meant for GPUs request them as limits", policy={ERROR: CONFIG_CANNOT_WORK, WARNING: AT_RISK})
 def check_gpu_limits(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -75,7 +76,7 @@ def check_gpu_limits(snap) -> list:
     return out
 
 
-@rule("GPU-02", "GPU requests equal GPU limits")
+@rule("GPU-02", "GPU requests equal GPU limits", policy={ERROR: PODS_NOT_CREATED})
 def check_gpu_requests(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -95,7 +96,7 @@ def check_gpu_requests(snap) -> list:
     return out
 
 
-@rule("GPU-03", "pods without GPUs on GPU nodes hide the GPUs (NVIDIA_VISIBLE_DEVICES)")
+@rule("GPU-03", "pods without GPUs on GPU nodes hide the GPUs (NVIDIA_VISIBLE_DEVICES)", policy={WARNING: AT_RISK})
 def check_visible_devices(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -127,7 +128,7 @@ def check_visible_devices(snap) -> list:
     return out
 
 
-@rule("GPU-04", "GPU pods set runtimeClassName where the cluster uses RuntimeClasses")
+@rule("GPU-04", "GPU pods set runtimeClassName where the cluster uses RuntimeClasses", policy={WARNING: AT_RISK})
 def check_runtime_class(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -149,23 +150,27 @@ def check_runtime_class(snap) -> list:
     return out
 
 
-@rule("GPU-05", "GPU pods tolerate the GPU nodes' taint")
+@rule("GPU-05", "GPU pods tolerate the GPU nodes' taint", policy={ERROR: PODS_NOT_SCHEDULED})
 def check_gpu_taint(snap) -> list:
     out = []
     for cluster in clusters(snap):
         for subject, label, pods in roles(cluster):
-            hits = [(p, m) for p, m, _ in unschedulable(cluster, pods) if "untolerated taint" in m and "nvidia.com/gpu" in m]
-            if hits:
-                out.append(cluster_finding(cluster, "GPU-05", ERROR, f"{label} cannot use the GPU nodes: untolerated nvidia.com/gpu taint",
-                                           obj=f"Pod/{name_of(hits[0][0])}", subject=subject,
-                                           evidence=[field_ev("status.conditions[PodScheduled].message", hits[0][1]),
-                                                     note(f"{len(hits)} pod(s) Pending")],
-                                           fix="add the toleration {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}",
-                                           doc=GPU_DOC))
+            hits = [b for b in blocked(snap, cluster, pods) if b.gpu_taint]
+            if not hits:
+                continue
+            taint = next((t for t in hits[0].verdict.taints if "gpu" in t.lower() or "nvidia" in t.lower()), None)
+            key = taint.split(":")[0].split("=")[0] if taint else "nvidia.com/gpu"
+            effect = taint.rsplit(":", 1)[1] if taint and ":" in taint else "NoSchedule"
+            out.append(cluster_finding(cluster, "GPU-05", ERROR, f"{label} cannot use the GPU nodes: untolerated {key} taint",
+                                       obj=f"Pod/{name_of(hits[0].pod)}", subject=subject,
+                                       evidence=scheduling_evidence(hits, pods, subject, label),
+                                       fix=f"add the toleration {{key: {key}, operator: Exists, effect: {effect}}} to the "
+                                           "pod template: the GPU nodes are tainted, so adding nodes would not help",
+                                       doc=GPU_DOC))
     return out
 
 
-@rule("GPU-06", "TPU groups select both the TPU accelerator and topology")
+@rule("GPU-06", "TPU groups select both the TPU accelerator and topology", policy={INFO: BY_DESIGN})
 def check_tpu(snap) -> list:
     out = []
     for cluster in clusters(snap):

@@ -13,12 +13,13 @@ from kubectl_ray.debug.model import (
 )
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import STALE_AFTER_SECONDS, cluster_finding
+from kubectl_ray.debug.severity import AT_RISK, CONFIG_CANNOT_WORK, HEAD_DOWN, PODS_NOT_CREATED, WORKLOAD_FAILED
 
 HEAD_START_GRACE = 120  # seconds a new head pod may take to become Ready (readiness: 10 s delay, 10 x 5 s)
 BAD_RAY = ((2, 11, 0), (2, 38, 0))
 
 
-@rule("GCS-01", "the head pod exists")
+@rule("GCS-01", "the head pod exists", policy={ERROR: PODS_NOT_CREATED})
 def check_head_pod_exists(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -37,6 +38,10 @@ def check_head_pod_exists(snap) -> list:
         ev = latest(events_matching(cluster.events(), ("FailedToCreateHeadPod",)))
         if ev is not None:
             evidence.append(event_ev(ev))
+        # the operator creates the head Service before the pods: when that fails, it never gets to the pods
+        service = latest(events_matching(cluster.events(), ("FailedToCreateService", "FailedToCreateHeadService")))
+        if service is not None:
+            evidence.append(event_ev(service))
         age = age_seconds(snap, dig(cluster.obj, "metadata", "creationTimestamp"))
         if not evidence and (age is None or age < STALE_AFTER_SECONDS):
             continue
@@ -49,7 +54,7 @@ def check_head_pod_exists(snap) -> list:
     return out
 
 
-@rule("GCS-02", "the head pod is Running and Ready")
+@rule("GCS-02", "the head pod is Running and Ready", policy={ERROR: HEAD_DOWN})
 def check_head_ready(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -69,10 +74,19 @@ def check_head_ready(snap) -> list:
                                      f"{cond.get('reason', '')}: {cond.get('message', '')}".strip(": ")))
         probe = latest(unhealthy)
         where = ""
+        ray_name = ray_container(head).get("name", "")
+        statuses = dig(head, "status", "containerStatuses", default=[])
+        others = [st.get("name", "") for st in statuses if not st.get("ready") and st.get("name") != ray_name]
+        if others and all(st.get("ready") for st in statuses if st.get("name") == ray_name):
+            # a sidecar (autoscaler, istio-proxy ...) keeps the pod from Ready, not Ray
+            where = f" (container {', '.join(others)} is not ready; {ray_name} is)"
+            evidence.append(field_ev("status.containerStatuses[ready=false]", ", ".join(others)))
         if probe is not None:
             evidence.append(event_ev(probe))
             message = str(probe.get("message", ""))
-            if "gcs_healthz" in message:
+            if where:
+                pass
+            elif "gcs_healthz" in message:
                 where = " (the GCS health check fails)"
             elif "raylet_healthz" in message or "52365" in message:
                 where = " (the raylet / dashboard agent health check fails)"
@@ -88,7 +102,7 @@ def check_head_ready(snap) -> list:
 _WGET = re.compile(r"wget.*(not found|No such file)|(not found|No such file).*wget", re.I)
 
 
-@rule("GCS-03", "the Ray image has wget for the exec health checks", uses=("events",))
+@rule("GCS-03", "the Ray image has wget for the exec health checks", uses=("events",), policy={ERROR: HEAD_DOWN})
 def check_wget(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -108,7 +122,7 @@ def check_wget(snap) -> list:
     return out
 
 
-@rule("GCS-04", "the Ray version is not one of the known-bad 2.11.0-2.37.x", aliases=("VER-04",))
+@rule("GCS-04", "the Ray version is not one of the known-bad 2.11.0-2.37.x", aliases=("VER-04",), policy={ERROR: HEAD_DOWN})
 def check_bad_ray_versions(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -128,7 +142,7 @@ def check_bad_ray_versions(snap) -> list:
     return out
 
 
-@rule("GCS-05", "the head has not restarted or been recreated (cluster state is lost without GCS FT)", uses=("events",))
+@rule("GCS-05", "the head has not restarted or been recreated (cluster state is lost without GCS FT)", uses=("events",), policy={ERROR: WORKLOAD_FAILED, WARNING: AT_RISK})
 def check_head_restarts(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -170,7 +184,7 @@ def check_head_restarts(snap) -> list:
 _BLOCKING = ("--block", "sleep infinity", "tail -f", "wait")
 
 
-@rule("GCS-06", "a custom Ray container command still starts Ray and blocks")
+@rule("GCS-06", "a custom Ray container command still starts Ray and blocks", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_command_override(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -187,13 +201,13 @@ def check_command_override(snap) -> list:
             field = f"{path}.spec.containers[0].command/args"
             if overwrite and not starts_ray:
                 out.append(cluster_finding(cluster, "GCS-06", ERROR, "the container command never starts Ray", subject=subject,
-                                           evidence=[field_ev(field, text[:200]),
+                                           evidence=[field_ev(field, text),
                                                      field_ev(f"annotation {OVERWRITE_CMD_ANNOTATION}", "true")],
                                            fix="with ray.io/overwrite-container-cmd the operator does not add `ray start`: "
                                                "end your command with $KUBERAY_GEN_RAY_START_CMD", doc=CONFIG_DOC))
             elif "ray start" in text and not any(b in text for b in _BLOCKING):
                 out.append(cluster_finding(cluster, "GCS-06", ERROR, "the container runs `ray start` without --block, so it exits",
-                                           subject=subject, evidence=[field_ev(field, text[:200])],
+                                           subject=subject, evidence=[field_ev(field, text)],
                                            fix="the operator does not inject its command when yours contains `ray start`: "
                                                "add --block (or run $KUBERAY_GEN_RAY_START_CMD)", doc=CONFIG_DOC))
     return out
@@ -203,7 +217,7 @@ PORT_PARAMS = (("port", ("gcs-server", "gcs"), 6379), ("dashboard-port", ("dashb
                ("ray-client-server-port", ("client",), 10001))
 
 
-@rule("GCS-07", "head ports agree with rayStartParams")
+@rule("GCS-07", "head ports agree with rayStartParams", policy={WARNING: AT_RISK})
 def check_ports(snap) -> list:
     out = []
     for cluster in clusters(snap):

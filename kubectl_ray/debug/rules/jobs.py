@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubectl_ray.debug.finding import ERROR, INFO, RAYJOB_DOC, WARNING, event_ev, field_ev, note
+from kubectl_ray.debug.finding import ERROR, INFO, RAYJOB_DOC, WARNING, event_ev, field_ev, log_ev, note
 from kubectl_ray.debug.model import (
-    SUBMITTER_CONTAINER, age_seconds, clusters, container_status, current_termination, dig, events_matching, latest,
-    short_age, target_object,
+    SUBMITTER_CONTAINER, age_seconds, clusters, container_status, current_termination, dig, events_matching, labels_of,
+    latest, name_of, short_age, target_object,
 )
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import finding, scope_of, target_ref
+from kubectl_ray.debug.severity import (
+    BY_DESIGN, DEGRADED, IGNORED_CONFIG, MISSING_DEPENDENCY, NOT_RECONCILED, STALLED, WORKLOAD_FAILED,
+)
 from kubectl_ray.debug.snapshot import Snapshot
 
 LONG_INIT = 600  # ten minutes in Initializing is longer than any image pull and cluster start should take
@@ -38,11 +41,11 @@ def _status_evidence(job: dict[str, Any]) -> list:
     if st.get("reason"):
         out.append(field_ev("status.reason", st["reason"]))
     if st.get("message"):
-        out.append(field_ev("status.message", str(st["message"])[:500]))
+        out.append(field_ev("status.message", str(st["message"])))
     return out
 
 
-@rule("JOB-01", "the RayJob passed the operator's validation", aliases=("OP-05",))
+@rule("JOB-01", "the RayJob passed the operator's validation", aliases=("OP-05",), policy={ERROR: NOT_RECONCILED})
 def check_job_validation(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None or _status(job).get("jobDeploymentStatus") != "ValidationFailed":
@@ -52,7 +55,7 @@ def check_job_validation(snap: Snapshot) -> list:
                          fix="fix the field the message names and re-apply")]
 
 
-@rule("JOB-02", "the RayJob does not hang in Initializing")
+@rule("JOB-02", "the RayJob does not hang in Initializing", policy={ERROR: WORKLOAD_FAILED, WARNING: STALLED})
 def check_initializing(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None:
@@ -72,7 +75,7 @@ def check_initializing(snap: Snapshot) -> list:
                          fix="the RayCluster is not ready yet: the cluster findings say why")]
 
 
-@rule("JOB-03", "an InteractiveMode RayJob waits for its submission")
+@rule("JOB-03", "an InteractiveMode RayJob waits for its submission", policy={ERROR: NOT_RECONCILED, INFO: BY_DESIGN})
 def check_interactive(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None or dig(job, "spec", "submissionMode") != "InteractiveMode":
@@ -89,33 +92,93 @@ def check_interactive(snap: Snapshot) -> list:
     return out
 
 
-@rule("JOB-04", "the submitter Job (K8sJobMode) succeeded")
+SUBMITTER_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+# exit codes a retry cannot fix: the shell could not find (127) or run (126) the command
+HOPELESS_EXITS = {126: "the command is not executable", 127: "command not found"}
+
+
+def submitter_pods(snap: Snapshot) -> list[dict[str, Any]]:
+    """The pods of the RayJob's submitter batch Job, oldest first."""
+    name = snap.target.name
+    pods = [p for p in snap.items("pods", snap.target.namespace)
+            if any(labels_of(p).get(k) == name for k in SUBMITTER_LABELS)
+            and any(o.get("kind") == "Job" for o in dig(p, "metadata", "ownerReferences", default=[]))]
+    return sorted(pods, key=lambda p: str(dig(p, "metadata", "creationTimestamp", default="")))
+
+
+def _exit(pod: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(container name, its termination) for a failed submitter pod."""
+    for st in dig(pod, "status", "containerStatuses", default=[]):
+        term = current_termination(st) or dig(st, "lastState", "terminated", default={})
+        if term and term.get("exitCode") not in (0, None):
+            return st.get("name", ""), term
+    return "", {}
+
+
+def _log_tail(text: str) -> str:
+    """The part of a submitter log that says what failed: the last traceback, else the last lines."""
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    starts = [i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call last)")]
+    return "\n".join(lines[starts[-1]:] if starts else lines[-5:])
+
+
+@rule("JOB-04", "the submitter Job (K8sJobMode) succeeded", uses=("events",),
+      policy={ERROR: WORKLOAD_FAILED, WARNING: DEGRADED})
 def check_submitter_job(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None or dig(job, "spec", "submissionMode", default="K8sJobMode") != "K8sJobMode":
         return []
     st = _status(job)
     evidence = []
-    if st.get("reason") == "SubmissionFailed":
+    terminal = st.get("reason") == "SubmissionFailed"
+    if terminal:
         evidence += _status_evidence(job)
     k8s_job = snap.get("jobs", snap.target.namespace, snap.target.name)
     failed = next((c for c in dig(k8s_job, "status", "conditions", default=[])
                    if c.get("type") == "Failed" and c.get("status") == "True"), None)
     if failed is not None:
+        terminal = True
         evidence.append(field_ev(f"Job/{snap.target.name} status.conditions[Failed]",
                                  f"{failed.get('reason', '')}: {failed.get('message', '')}".strip(": ")))
     ev = latest(events_matching(snap.events_for(snap.target.namespace, "RayJob", snap.target.name), ("FailedToCreateRayJobSubmitter",)))
     if ev is not None:
+        terminal = True
         evidence.append(event_ev(ev))
+    pods = submitter_pods(snap)
+    failed_pods = [p for p in pods if dig(p, "status", "phase") == "Failed"]
+    hopeless = ""
+    title = "the job submitter failed"
+    if failed_pods:
+        last = failed_pods[-1]
+        container, term = _exit(last)
+        code = term.get("exitCode")
+        evidence.append(field_ev(f"Pod/{name_of(last)} status.containerStatuses[{container}].state.terminated",
+                                 f"{term.get('reason', '')} exit {code}".strip()))
+        evidence.append(note(f"{len(failed_pods)} of {len(pods)} submitter pod(s) failed"))
+        tails = [t for t in snap.logs_for(snap.target.namespace, name_of(last), container) if t.text.strip()]
+        if tails:
+            evidence.append(log_ev(name_of(last), container, _log_tail(tails[0].text)))
+        if code in HOPELESS_EXITS:
+            hopeless = HOPELESS_EXITS[code]
+            image = next((c.get("image", "") for c in dig(last, "spec", "containers", default=[]) if c.get("name") == container), "")
+            title = f"the job submitter cannot run: {hopeless} (exit {code}) in image {image}"
+        else:
+            title = f"the job submitter failed (exit {code})"
     if not evidence:
         return []
-    return [_job_finding(snap, "JOB-04", ERROR, "the job submitter failed", evidence=evidence,
-                         fix=f"read the submitter's log: kubectl logs job/{snap.target.name} (container "
-                             f"{SUBMITTER_CONTAINER}); it waits for /api/gcs_healthz, then runs ray job submit; "
-                             "retries follow submitterConfig.backoffLimit (default 2)")]
+    if not terminal and not hopeless:
+        return [_job_finding(snap, "JOB-04", WARNING, f"{title}; the submitter Job retries", evidence=evidence,
+                             fix="a submitter that starts before the dashboard answers fails once and is retried "
+                                 "(submitterConfig.backoffLimit, default 2); if it keeps failing, read its log: "
+                                 f"kubectl logs job/{snap.target.name}")]
+    fix = (f"the submitter image must contain the Ray CLI (`ray job submit`): use a Ray image for "
+           "submitterPodTemplate, or the same image as the head" if hopeless else
+           f"read the submitter's log: kubectl logs job/{snap.target.name} (container {SUBMITTER_CONTAINER}); it waits "
+           "for /api/gcs_healthz, then runs ray job submit; retries follow submitterConfig.backoffLimit (default 2)")
+    return [_job_finding(snap, "JOB-04", ERROR, title, evidence=evidence, fix=fix)]
 
 
-@rule("JOB-05", "the SidecarMode submitter works")
+@rule("JOB-05", "the SidecarMode submitter works", policy={ERROR: WORKLOAD_FAILED})
 def check_sidecar_mode(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None or dig(job, "spec", "submissionMode") != "SidecarMode":
@@ -146,7 +209,7 @@ def check_sidecar_mode(snap: Snapshot) -> list:
     return out
 
 
-@rule("JOB-06", "the Ray job itself did not fail")
+@rule("JOB-06", "the Ray job itself did not fail", policy={ERROR: WORKLOAD_FAILED})
 def check_app_failed(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None:
@@ -161,7 +224,7 @@ def check_app_failed(snap: Snapshot) -> list:
                              "(or the dashboard); the message above is Ray's")]
 
 
-@rule("JOB-07", "the RayJob did not pass its activeDeadlineSeconds")
+@rule("JOB-07", "the RayJob did not pass its activeDeadlineSeconds", policy={ERROR: WORKLOAD_FAILED})
 def check_deadline(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None or _status(job).get("reason") != "DeadlineExceeded":
@@ -171,7 +234,7 @@ def check_deadline(snap: Snapshot) -> list:
                          fix="raise activeDeadlineSeconds or make the job faster; deadline failures are not retried")]
 
 
-@rule("JOB-08", "the RayJob is not retrying")
+@rule("JOB-08", "the RayJob is not retrying", policy={WARNING: DEGRADED})
 def check_retrying(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None:
@@ -185,7 +248,7 @@ def check_retrying(snap: Snapshot) -> list:
                          fix="each retry creates a new RayCluster: look at why the previous attempt failed (status.message)")]
 
 
-@rule("JOB-09", "the operator can reach the job's dashboard")
+@rule("JOB-09", "the operator can reach the job's dashboard", policy={ERROR: WORKLOAD_FAILED})
 def check_status_timeout(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None:
@@ -199,7 +262,7 @@ def check_status_timeout(snap: Snapshot) -> list:
                              "default): check the head and NET-03")]
 
 
-@rule("JOB-10", "the cluster a clusterSelector names exists", uses=("events",))
+@rule("JOB-10", "the cluster a clusterSelector names exists", uses=("events",), policy={ERROR: MISSING_DEPENDENCY})
 def check_cluster_selector(snap: Snapshot) -> list:
     job = _job(snap)
     selector = dig(job, "spec", "clusterSelector") if job else None
@@ -223,7 +286,7 @@ def check_cluster_selector(snap: Snapshot) -> list:
     return out
 
 
-@rule("JOB-11", "a suspended RayJob is set up to be suspended")
+@rule("JOB-11", "a suspended RayJob is set up to be suspended", policy={ERROR: NOT_RECONCILED, INFO: BY_DESIGN})
 def check_suspended(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None:
@@ -240,7 +303,7 @@ def check_suspended(snap: Snapshot) -> list:
     return out
 
 
-@rule("JOB-12", "clean-up settings are consistent")
+@rule("JOB-12", "clean-up settings are consistent", policy={ERROR: NOT_RECONCILED, WARNING: IGNORED_CONFIG, INFO: BY_DESIGN})
 def check_cleanup(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None:

@@ -12,6 +12,7 @@ from kubectl_ray.debug.model import (
 )
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import crs, finding, kind_ref, stale_status, target_ref
+from kubectl_ray.debug.severity import AT_RISK, BY_DESIGN, IGNORED_CONFIG, NOT_RECONCILED, STALLED
 from kubectl_ray.debug.snapshot import Snapshot
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -20,7 +21,7 @@ DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 NAME_LIMITS = {"RayCluster": 53, "RayJob": 47, "RayService": 47}
 
 
-@rule("OP-01", "KubeRay CRDs are installed and ray.io/v1 is served")
+@rule("OP-01", "KubeRay CRDs are installed and ray.io/v1 is served", policy={ERROR: NOT_RECONCILED})
 def check_crds(snap: Snapshot) -> list:
     missing = snap.meta.get("crdsMissing")
     if missing:
@@ -51,7 +52,7 @@ def check_crds(snap: Snapshot) -> list:
     return out
 
 
-@rule("OP-02", "the KubeRay operator is installed and running")
+@rule("OP-02", "the KubeRay operator is installed and running", policy={ERROR: NOT_RECONCILED, WARNING: STALLED})
 def check_operator_running(snap: Snapshot) -> list:
     stale = [(o, ev) for o in crs(snap) if (ev := stale_status(snap, o)) is not None]
     ops = [op for op in operators(snap) if op.source == "deployment"]
@@ -113,7 +114,7 @@ def _namespace_unwatched(snap: Snapshot) -> bool:
     return bool(ops) and all((w := op.watched_namespaces()) is not None and ns not in w for op in ops)
 
 
-@rule("OP-03", "the operator watches the object's namespace")
+@rule("OP-03", "the operator watches the object's namespace", policy={ERROR: NOT_RECONCILED})
 def check_watched_namespace(snap: Snapshot) -> list:
     snap.need("deployments")
     if not _namespace_unwatched(snap):
@@ -127,7 +128,7 @@ def check_watched_namespace(snap: Snapshot) -> list:
                         "for this namespace", doc=INSTALL_DOC, subject="operator")]
 
 
-@rule("OP-04", "the object is not managed by an external controller")
+@rule("OP-04", "the object is not managed by an external controller", policy={INFO: BY_DESIGN})
 def check_managed_by(snap: Snapshot) -> list:
     out = []
     for obj in crs(snap):
@@ -140,13 +141,13 @@ def check_managed_by(snap: Snapshot) -> list:
     return out
 
 
-@rule("OP-05", "the operator accepted the spec (validation)", uses=("events",))
+@rule("OP-05", "the operator accepted the spec (validation)", uses=("events",), policy={ERROR: NOT_RECONCILED, WARNING: AT_RISK})
 def check_validation(snap: Snapshot) -> list:
     out = []
     obj = target_object(snap)
     if obj is None:
         return []
-    out += _name_checks(obj)
+    out += _name_checks(snap, obj)
     for cluster in clusters(snap):
         names = [g.name for g in cluster.groups]
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -166,6 +167,14 @@ def check_validation(snap: Snapshot) -> list:
                                cluster.ref, evidence=[event_ev(ev)],
                                fix="fix the field the message names; the operator retries on the next change",
                                scope=f"{cluster.namespace}/{cluster.name}", subject="cluster"))
+    if snap.target.kind in ("RayJob", "RayService"):
+        kind = snap.target.kind
+        ev = latest(events_matching(snap.events_for(snap.target.namespace, kind, snap.target.name),
+                                    (f"Invalid{kind}Spec", f"Invalid{kind}Metadata")))
+        if ev is not None and _not_reconciled_since(obj) and not dig(obj, "status", "jobDeploymentStatus") == "ValidationFailed":
+            out.append(finding("OP-05", ERROR, f"the operator rejected the {kind} spec: {ev.get('message', '')}",
+                               target_ref(snap), evidence=[event_ev(ev)],
+                               fix="fix the field the message names; the operator creates nothing until then"))
     if snap.target.kind == "RayService":
         ready = next((c for c in dig(obj, "status", "conditions", default=[]) if c.get("type") == "Ready"), None)
         if ready and ready.get("status") == "False" and ready.get("reason") == "ValidationFailed":
@@ -176,19 +185,37 @@ def check_validation(snap: Snapshot) -> list:
     return out
 
 
-def _name_checks(obj: dict[str, Any]) -> list:
+NAME_LIMIT_SINCE = (1, 4, 0)  # the operator rejects longer names from this release on
+
+
+def _name_checks(snap: Snapshot, obj: dict[str, Any]) -> list:
     kind, name = obj.get("kind", ""), name_of(obj)
     limit = NAME_LIMITS.get(kind)
     out = []
     if limit and len(name) > limit:
-        out.append(finding("OP-05", ERROR, f"{kind} name is longer than {limit} characters", kind_ref(obj),
-                           evidence=[field_ev("metadata.name", f"{name} ({len(name)} characters)")],
-                           fix=f"KubeRay (v1.4+) rejects {kind} names over {limit} characters: use a shorter name"))
+        op = operator_for_namespace(snap, snap.target.namespace)
+        rejects = op is None or op.version is None or op.version >= NAME_LIMIT_SINCE
+        evidence = [field_ev("metadata.name", f"{name} ({len(name)} characters)")]
+        if not rejects:
+            evidence.append(field_ev(f"{op.ref} image", op.image or op.version_text))
+            # what goes wrong meanwhile: objects named or labelled after it exceed 63 characters
+            evidence += [event_ev(e) for e in sorted(_events_of(snap, obj), key=lambda e: str(e.get("lastTimestamp", "")))
+                         if e.get("type") == "Warning" and "63 characters" in str(e.get("message", ""))][-1:]
+        out.append(finding("OP-05", ERROR if rejects else WARNING, f"{kind} name is longer than {limit} characters",
+                           kind_ref(obj), evidence=evidence,
+                           fix=f"use a shorter name: KubeRay v1.4+ rejects {kind} names over {limit} characters"
+                               + ("" if rejects else f"; {op.version_text} accepts it, but Services, Ingresses and labels "
+                                                     "derived from it exceed Kubernetes' 63-character limit"),
+                           policy=NOT_RECONCILED if rejects else AT_RISK))
     if name and not DNS1035.match(name):
         out.append(finding("OP-05", ERROR, f"{kind} name is not a DNS-1035 label", kind_ref(obj),
                            evidence=[field_ev("metadata.name", name)],
                            fix="use lowercase letters, digits and '-', starting with a letter (Services are named after it)"))
     return out
+
+
+def _events_of(snap: Snapshot, obj: dict[str, Any]) -> list[dict[str, Any]]:
+    return snap.events_for(snap.target.namespace, obj.get("kind", ""), name_of(obj))
 
 
 def _not_reconciled_since(obj: dict[str, Any]) -> bool:
@@ -236,7 +263,7 @@ def _disabled(value: Any) -> bool:
     return isinstance(value, dict) and value.get("enabled") is False
 
 
-@rule("OP-06", "fields that need an operator feature gate have it enabled", uses=("events",))
+@rule("OP-06", "fields that need an operator feature gate have it enabled", uses=("events",), policy={ERROR: NOT_RECONCILED})
 def check_feature_gates(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -269,7 +296,7 @@ def check_feature_gates(snap: Snapshot) -> list:
     return out
 
 
-@rule("OP-07", "every field the object uses is known to the installed CRD")
+@rule("OP-07", "every field the object uses is known to the installed CRD", policy={WARNING: IGNORED_CONFIG})
 def check_crd_schema(snap: Snapshot) -> list:
     out = []
     for obj in crs(snap):
@@ -332,7 +359,7 @@ def unknown_fields(value: Any, schema: dict[str, Any], path: str) -> list[str]:
     return out
 
 
-@rule("OP-08", "objects are written as ray.io/v1, not the deprecated v1alpha1", aliases=("VER-05",))
+@rule("OP-08", "objects are written as ray.io/v1, not the deprecated v1alpha1", aliases=("VER-05",), policy={WARNING: IGNORED_CONFIG})
 def check_v1alpha1(snap: Snapshot) -> list:
     out = []
     for obj in crs(snap):

@@ -14,6 +14,7 @@ from kubectl_ray.debug.model import (
 )
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import cluster_finding, pods_summary, roles
+from kubectl_ray.debug.severity import DEGRADED, HEAD_DOWN, PODS_NOT_STARTING
 
 PULL_ERRORS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
 CONFIG_ERRORS = ("CreateContainerConfigError", "CreateContainerError")
@@ -35,7 +36,7 @@ def _role_label(label: str) -> str:
     return "the head" if label == "head" else label
 
 
-@rule("IMG-01", "images can be pulled")
+@rule("IMG-01", "images can be pulled", policy={ERROR: PODS_NOT_STARTING})
 def check_image_pull(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -63,7 +64,7 @@ def check_image_pull(snap) -> list:
     return out
 
 
-@rule("CRASH-01", "no container was OOMKilled")
+@rule("CRASH-01", "no container was OOMKilled", policy={ERROR: PODS_NOT_STARTING})
 def check_oom(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -97,7 +98,7 @@ def check_oom(snap) -> list:
     return out
 
 
-@rule("CRASH-02", "containers are not crash-looping")
+@rule("CRASH-02", "containers are not crash-looping", policy={ERROR: PODS_NOT_STARTING, WARNING: DEGRADED})
 def check_crashloop(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -123,12 +124,12 @@ def check_crashloop(snap) -> list:
             if term:
                 detail = f"{term.get('reason', '')} exit {term.get('exitCode', '?')}"
                 if term.get("message"):
-                    detail += f": {str(term['message']).strip()[-300:]}"
+                    detail += f": {str(term['message']).strip()}"
                 evidence.append(field_ev(f"status.containerStatuses[{st.get('name')}].lastState.terminated", detail))
             for tail in snap.logs_for(cluster.namespace, name_of(pod), st.get("name", ""), previous=True)[:1]:
                 lines = [ln for ln in tail.text.splitlines() if ln.strip()]
                 if lines:
-                    evidence.append(note(f"last log line before the crash: {lines[-1][:300]}"))
+                    evidence.append(note(f"last log line before the crash: {lines[-1]}"))
             if len(hits) > 1 or subject != "head":
                 evidence.append(note(f"{len(hits)} of {len(pods)} pod(s) of {label}: {pods_summary([h[0] for h in hits])}"))
             out.append(cluster_finding(cluster, "CRASH-02", severity, f"container {st.get('name')} of {_role_label(label)} keeps crashing",
@@ -138,7 +139,7 @@ def check_crashloop(snap) -> list:
     return out
 
 
-@rule("CRASH-03", "containers can be created (Secrets and ConfigMaps exist)")
+@rule("CRASH-03", "containers can be created (Secrets and ConfigMaps exist)", policy={ERROR: PODS_NOT_STARTING})
 def check_config_errors(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -160,7 +161,7 @@ def check_config_errors(snap) -> list:
     return out
 
 
-@rule("CRASH-04", "no Ray pod has failed")
+@rule("CRASH-04", "no Ray pod has failed", policy={ERROR: HEAD_DOWN, WARNING: DEGRADED})
 def check_failed_pods(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -180,7 +181,15 @@ def check_failed_pods(snap) -> list:
     return out
 
 
-@rule("RES-12", "no Ray pod was evicted", phase=44)
+EVICTION_FIXES = {
+    "memory": "the node ran out of memory and the kubelet evicted the pods using most above their request: set "
+              "memory requests = limits on the Ray containers (the kubelet evicts those last) and size them for the load",
+    "ephemeral-storage": "the node ran out of disk: Ray writes logs and spilled objects under /tmp/ray; set "
+                         "ephemeral-storage requests/limits, or mount /tmp/ray on a volume sized for it",
+}
+
+
+@rule("RES-12", "no Ray pod was evicted", phase=44, policy={ERROR: HEAD_DOWN, WARNING: DEGRADED})
 def check_evicted(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -190,9 +199,19 @@ def check_evicted(snap) -> list:
                 continue
             pod = evicted[0]
             message = dig(pod, "status", "message", default="")
-            out.append(cluster_finding(cluster, "RES-12", WARNING, f"{len(evicted)} pod(s) of {_role_label(label)} were evicted",
+            resource = next((r for r in EVICTION_FIXES if f"low on resource: {r}" in message), None)
+            # the head that is evicted and not replaced stops the whole cluster; an evicted worker is replaced
+            current = subject == "head" and pod is cluster.head_pod
+            fix = EVICTION_FIXES.get(resource or "", "set memory and ephemeral-storage requests = limits so the kubelet "
+                                                      "does not pick Ray pods first")
+            if current:
+                fix += "; the operator replaces a Failed head pod only in newer KubeRay versions: delete the pod " \
+                       f"(kubectl delete pod {name_of(pod)}) to get a new one"
+            what = f"evicted ({resource} pressure on the node)" if resource else "evicted"
+            out.append(cluster_finding(cluster, "RES-12", ERROR if current else WARNING,
+                                       f"the head pod was {what} and not replaced" if current
+                                       else f"{len(evicted)} pod(s) of {_role_label(label)} were {what}",
                                        obj=f"Pod/{name_of(pod)}", subject=subject,
-                                       evidence=[field_ev("status.reason", "Evicted"), field_ev("status.message", message)],
-                                       fix="set ephemeral-storage requests/limits (Ray logs fill /tmp/ray) and memory "
-                                           "requests = limits so the kubelet does not pick Ray pods first"))
+                                       evidence=[field_ev("status.phase", pod_phase(pod)), field_ev("status.reason", "Evicted"),
+                                                 field_ev("status.message", message)], fix=fix))
     return out

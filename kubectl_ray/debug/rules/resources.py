@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
 from kubectl_ray.debug.finding import CONFIG_DOC, ERROR, INFO, WARNING, field_ev, note
-from kubectl_ray.debug.model import clusters, resource_quantity
+from kubectl_ray.debug.model import annotations_of, clusters, dig, name_of, ray_container, resource_quantity
 from kubectl_ray.debug.rules import rule
-from kubectl_ray.debug.rules._common import cluster_finding
+from kubectl_ray.debug.rules._common import cluster_finding, pods_summary, roles
+from kubectl_ray.debug.severity import AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, IGNORED_CONFIG, NOT_RECONCILED
 
 GI = Decimal(1024 ** 3)
 BOOL_PARAMS_KEPT_FALSE = ("log-color", "include-dashboard", "include-log-monitor")
@@ -23,7 +25,7 @@ def _nodes(cluster) -> list[tuple[str, str, dict[str, Any], dict[str, Any], dict
     return out
 
 
-@rule("RES-01", "the head has at least 2Gi of memory")
+@rule("RES-01", "the head has at least 2Gi of memory", policy={WARNING: AT_RISK})
 def check_head_memory(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -39,7 +41,7 @@ def check_head_memory(snap) -> list:
     return out
 
 
-@rule("RES-02", "memory requests equal limits and a limit is set")
+@rule("RES-02", "memory requests equal limits and a limit is set", policy={WARNING: AT_RISK, INFO: BY_DESIGN})
 def check_memory_request_limit(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -69,7 +71,7 @@ def check_memory_request_limit(snap) -> list:
     return out
 
 
-@rule("RES-03", "CPU amounts are whole numbers")
+@rule("RES-03", "CPU amounts are whole numbers", policy={WARNING: AT_RISK})
 def check_fractional_cpu(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -88,7 +90,7 @@ def check_fractional_cpu(snap) -> list:
     return out
 
 
-@rule("RES-04", "CPU limits are a deliberate choice")
+@rule("RES-04", "CPU limits are a deliberate choice", policy={INFO: BY_DESIGN})
 def check_cpu_limits(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -101,7 +103,7 @@ def check_cpu_limits(snap) -> list:
     return out
 
 
-@rule("RES-05", "tasks needing CPU have somewhere to run")
+@rule("RES-05", "tasks needing CPU have somewhere to run", policy={WARNING: AT_RISK})
 def check_zero_capacity(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -121,7 +123,7 @@ def check_zero_capacity(snap) -> list:
     return out
 
 
-@rule("RES-06", "rayStartParams values are strings")
+@rule("RES-06", "rayStartParams values are strings", policy={ERROR: NOT_RECONCILED})
 def check_param_types(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -133,7 +135,7 @@ def check_param_types(snap) -> list:
     return out
 
 
-@rule("RES-07", "no rayStartParams flag is set to \"false\" (it is dropped)")
+@rule("RES-07", "no rayStartParams flag is set to \"false\" (it is dropped)", policy={WARNING: IGNORED_CONFIG})
 def check_false_params(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -147,7 +149,7 @@ def check_false_params(snap) -> list:
     return out
 
 
-@rule("RES-08", "Ray resources are declared one way (rayStartParams or the group resources map)")
+@rule("RES-08", "Ray resources are declared one way (rayStartParams or the group resources map)", policy={ERROR: NOT_RECONCILED})
 def check_two_mechanisms(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -168,7 +170,7 @@ def check_two_mechanisms(snap) -> list:
     return out
 
 
-@rule("RES-09", "rayStartParams.resources is valid JSON without CPU/GPU/memory")
+@rule("RES-09", "rayStartParams.resources is valid JSON without CPU/GPU/memory", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_custom_resources(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -197,11 +199,11 @@ def check_custom_resources(snap) -> list:
     return out
 
 
-@rule("RES-10", "object-store-memory fits in the container's memory")
+@rule("RES-10", "object-store-memory fits in the container's memory", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_object_store(snap) -> list:
     out = []
     for cluster in clusters(snap):
-        for label, path, container, params, _ in _nodes(cluster):
+        for (label, path, container, params, _), subject in zip(_nodes(cluster), _subjects(cluster)):
             raw = params.get("object-store-memory")
             if raw is None:
                 continue
@@ -212,8 +214,62 @@ def check_object_store(snap) -> list:
             memory = resource_quantity(container, "requests", "memory") or resource_quantity(container, "limits", "memory")
             if memory is not None and store > memory.value:
                 out.append(cluster_finding(cluster, "RES-10", ERROR, f"object-store-memory of {label} exceeds its memory ({memory})",
+                                           subject=subject,
                                            evidence=[field_ev(f"{path}.rayStartParams.object-store-memory", str(raw)),
                                                      field_ev(f"{path}.template.spec.containers[0].resources memory", str(memory))],
                                            fix="lower object-store-memory or raise the memory: /dev/shm is sized to the "
                                                "container memory and Ray raises ValueError", doc=CONFIG_DOC))
+    return out
+
+
+def _subjects(cluster) -> list[str]:
+    """The finding subject of each entry of _nodes(cluster), for folding the crashes a setting causes."""
+    return ["head"] + [f"group:{g.name}" for g in cluster.groups]
+
+
+LIMIT_RANGER = "kubernetes.io/limit-ranger"
+_SET_BY = re.compile(r"(cpu|memory|ephemeral-storage) (request|limit) for (?:init )?container ([\w.-]+)")
+
+
+@rule("RES-13", "a LimitRange did not give the Ray container resources its spec does not set",
+      policy={WARNING: IGNORED_CONFIG})
+def check_limit_range_defaults(snap) -> list:
+    out = []
+    for cluster in clusters(snap):
+        templates = {"head": cluster.head_container}
+        templates.update({f"group:{g.name}": g.ray_container for g in cluster.groups})
+        for subject, label, pods in roles(cluster):
+            hit = None
+            for pod in pods:
+                text = annotations_of(pod).get(LIMIT_RANGER, "")
+                ray_name = ray_container(pod).get("name")
+                matches = [(res, kind) for res, kind, c in _SET_BY.findall(text) if c == ray_name and res in ("cpu", "memory")]
+                if matches:
+                    hit = (pod, text, matches)
+                    break
+            if hit is None:
+                continue
+            pod, text, matches = hit
+            container = ray_container(pod)
+            values = [f"{kind}s.{res} = {dig(container, 'resources', kind + 's', res, default='?')}" for res, kind in matches]
+            template = templates.get(subject) or {}
+            evidence = [field_ev(f"metadata.annotations[{LIMIT_RANGER}]", text),
+                        field_ev(f"Pod/{name_of(pod)} spec.containers[{container.get('name')}].resources", "; ".join(values)),
+                        field_ev("template resources", ", ".join(f"{k}: {v}" for k, v in (template.get("resources") or {}).items())
+                                 or "<none>")]
+            for lr in snap.items("limitranges", cluster.namespace)[:2]:
+                for item in dig(lr, "spec", "limits", default=[]):
+                    if item.get("type") == "Container" and (item.get("default") or item.get("defaultRequest")):
+                        evidence.append(field_ev(f"LimitRange/{name_of(lr)} spec.limits[type=Container]",
+                                                 f"default {item.get('default')}, defaultRequest {item.get('defaultRequest')}"))
+            cpu = any(res == "cpu" for res, _ in matches)
+            out.append(cluster_finding(cluster, "RES-13", WARNING,
+                                       f"a LimitRange set {', '.join(sorted({f'{r} {k}' for r, k in matches}))} on {label}: "
+                                       f"Ray sizes itself from {'it' if len(matches) == 1 else 'them'}",
+                                       obj=f"Pod/{name_of(pod)}", subject=subject,
+                                       evidence=[*evidence, note(f"pods: {pods_summary(pods)}")], doc=CONFIG_DOC,
+                                       fix="set the requests and limits you mean on the Ray container (or num-cpus / memory "
+                                           "in rayStartParams): KubeRay turns the CPU limit (or, v1.3+, request) into "
+                                           "num-cpus and the memory limit into Ray's memory, so a namespace default "
+                                           + ("caps the CPUs Ray schedules on" if cpu else "caps Ray's memory")))
     return out

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from kubectl_ray.debug.finding import ERROR, INFO, RAYSERVICE_DOC, WARNING, event_ev, field_ev, note
-from kubectl_ray.debug.model import age_seconds, clusters, dig, events_matching, latest, short_age, target_object
+from kubectl_ray.debug.model import (
+    age_seconds, clusters, dig, events_matching, labels_of, latest, pod_phase, pod_ready, short_age, target_object,
+)
 from kubectl_ray.debug.rules import rule
-from kubectl_ray.debug.rules._common import finding, scope_of, target_ref
+from kubectl_ray.debug.rules._common import finding, pods_summary, scope_of, target_ref
+from kubectl_ray.debug.severity import BY_DESIGN, IGNORED_CONFIG, NOT_RECONCILED, STALLED, WORKLOAD_FAILED
 from kubectl_ray.debug.snapshot import Snapshot
 
 LONG_UPGRADE = 1800
@@ -34,7 +37,7 @@ def _svc_finding(snap: Snapshot, rule_id: str, severity: str, title: str, *, rol
                    subject="cluster", doc=RAYSERVICE_DOC, **kwargs)
 
 
-@rule("SVC-01", "the RayService is not stuck initializing")
+@rule("SVC-01", "the RayService is not stuck initializing", policy={WARNING: STALLED})
 def check_initializing(snap: Snapshot) -> list:
     svc = _service(snap)
     ready = _cond(svc, "Ready") if svc else None
@@ -53,7 +56,7 @@ def check_initializing(snap: Snapshot) -> list:
                              "and applicationStatuses")]
 
 
-@rule("SVC-02", "the RayService did not hit its initializing timeout")
+@rule("SVC-02", "the RayService did not hit its initializing timeout", policy={ERROR: WORKLOAD_FAILED})
 def check_init_timeout(snap: Snapshot) -> list:
     svc = _service(snap)
     if svc is None:
@@ -73,7 +76,7 @@ def check_init_timeout(snap: Snapshot) -> list:
                          fix="updating the spec does not retry: delete and recreate the RayService after fixing the cause")]
 
 
-@rule("SVC-03", "the RayService has serve endpoints")
+@rule("SVC-03", "the RayService has serve endpoints", policy={ERROR: WORKLOAD_FAILED})
 def check_serve_endpoints(snap: Snapshot) -> list:
     svc = _service(snap)
     ready = _cond(svc, "Ready") if svc else None
@@ -88,7 +91,7 @@ def check_serve_endpoints(snap: Snapshot) -> list:
 BAD_APP = ("DEPLOY_FAILED", "UNHEALTHY")
 
 
-@rule("SVC-04", "Serve applications and deployments are healthy")
+@rule("SVC-04", "Serve applications and deployments are healthy", policy={ERROR: WORKLOAD_FAILED})
 def check_apps(snap: Snapshot) -> list:
     svc = _service(snap)
     if svc is None:
@@ -101,9 +104,9 @@ def check_apps(snap: Snapshot) -> list:
                 continue
             evidence = [field_ev(f"status.{key}.applicationStatuses[{app}].status", st.get("status"))]
             if st.get("message"):
-                evidence.append(field_ev(f"status.{key}.applicationStatuses[{app}].message", str(st["message"])[:500]))
+                evidence.append(field_ev(f"status.{key}.applicationStatuses[{app}].message", str(st["message"])))
             for d, s in list(bad_deployments.items())[:2]:
-                evidence.append(field_ev(f"serveDeploymentStatuses[{d}]", f"UNHEALTHY: {str(s.get('message', ''))[:300]}"))
+                evidence.append(field_ev(f"serveDeploymentStatuses[{d}]", f"UNHEALTHY: {s.get('message', '')}"))
             out.append(_svc_finding(snap, "SVC-04", ERROR, f"Serve application {app} ({role} cluster) is {st.get('status')}",
                                     role=role, evidence=evidence,
                                     fix="the message is Serve's: check serveConfigV2 (import_path, runtime_env, "
@@ -111,7 +114,7 @@ def check_apps(snap: Snapshot) -> list:
     return out
 
 
-@rule("SVC-05", "an upgrade or rollback is not stuck")
+@rule("SVC-05", "an upgrade or rollback is not stuck", policy={WARNING: STALLED})
 def check_upgrade(snap: Snapshot) -> list:
     svc = _service(snap)
     if svc is None:
@@ -131,7 +134,7 @@ def check_upgrade(snap: Snapshot) -> list:
     return out
 
 
-@rule("SVC-06", "the RayService has an active cluster")
+@rule("SVC-06", "the RayService has an active cluster", policy={ERROR: NOT_RECONCILED})
 def check_no_active(snap: Snapshot) -> list:
     svc = _service(snap)
     cond = _cond(svc, "UpgradeInProgress") if svc else None
@@ -141,7 +144,7 @@ def check_no_active(snap: Snapshot) -> list:
                          fix="the operator says: please open a GitHub issue in the KubeRay repository (include this output)")]
 
 
-@rule("SVC-07", "the operator can update the Serve applications", uses=("events",))
+@rule("SVC-07", "the operator can update the Serve applications", uses=("events",), policy={WARNING: STALLED})
 def check_update_failures(snap: Snapshot) -> list:
     svc = _service(snap)
     if svc is None:
@@ -157,7 +160,7 @@ def check_update_failures(snap: Snapshot) -> list:
                          fix=f"{hint}; transient for about a minute after a cluster starts")]
 
 
-@rule("SVC-08", "the RayService does not name the head Service")
+@rule("SVC-08", "the RayService does not name the head Service", policy={ERROR: NOT_RECONCILED})
 def check_head_service_name(snap: Snapshot) -> list:
     svc = _service(snap)
     name = dig(svc, "spec", "rayClusterConfig", "headGroupSpec", "headService", "metadata", "name") if svc else None
@@ -168,7 +171,7 @@ def check_head_service_name(snap: Snapshot) -> list:
                          fix="remove it: the operator rejects it (ValidationFailed); it names the Services itself")]
 
 
-@rule("SVC-09", "incremental upgrades are fully configured")
+@rule("SVC-09", "incremental upgrades are fully configured", policy={ERROR: NOT_RECONCILED})
 def check_incremental(snap: Snapshot) -> list:
     svc = _service(snap)
     if svc is None or dig(svc, "spec", "upgradeStrategy", "type") != "NewClusterWithIncrementalUpgrade":
@@ -190,7 +193,7 @@ def check_incremental(snap: Snapshot) -> list:
                          fix="it needs autoscaling, a Gateway API class and stepSizePercent <= maxSurgePercent")]
 
 
-@rule("SVC-10", "the RayService is not suspended")
+@rule("SVC-10", "the RayService is not suspended", policy={INFO: BY_DESIGN})
 def check_suspended(snap: Snapshot) -> list:
     svc = _service(snap)
     if svc is None:
@@ -203,7 +206,7 @@ def check_suspended(snap: Snapshot) -> list:
     return []
 
 
-@rule("SVC-11", "no deprecated RayService thresholds are set")
+@rule("SVC-11", "no deprecated RayService thresholds are set", policy={WARNING: IGNORED_CONFIG})
 def check_deprecated(snap: Snapshot) -> list:
     svc = _service(snap)
     if svc is None:
@@ -214,3 +217,33 @@ def check_deprecated(snap: Snapshot) -> list:
     return [_svc_finding(snap, "SVC-11", WARNING, f"{', '.join(keys)} are no longer used",
                          evidence=[field_ev(f"spec.{k}", svc['spec'][k]) for k in keys],
                          fix="remove them: the operator ignores them since KubeRay 1.1 (kuberay#1685)")]
+
+
+SERVE_LABEL = "ray.io/serve"
+
+
+@rule("SVC-12", "RayService worker pods without a Serve replica are not Ready by design", policy={INFO: BY_DESIGN})
+def check_workers_without_replicas(snap: Snapshot) -> list:
+    svc = _service(snap)
+    if svc is None:
+        return []
+    out = []
+    for cluster in clusters(snap):
+        idle = [p for p in cluster.worker_pods if pod_phase(p) == "Running" and not pod_ready(p)
+                and labels_of(p).get(SERVE_LABEL) == "false"
+                and not any((st.get("restartCount") or 0) or "waiting" in (st.get("state") or {})
+                            for st in dig(p, "status", "containerStatuses", default=[]))]
+        if not idle:
+            continue
+        probe = latest([e for e in cluster.pod_events(idle[0]) if e.get("reason") == "Unhealthy"])
+        evidence = [field_ev(f"metadata.labels[{SERVE_LABEL}]", "false"),
+                    note(f"{len(idle)} of {len(cluster.worker_pods)} worker pod(s) Running but not Ready: {pods_summary(idle)}")]
+        if probe is not None:
+            evidence.append(event_ev(probe))
+        out.append(finding("SVC-12", INFO, f"{len(idle)} worker pod(s) host no Serve replica, so they are not Ready",
+                           f"Pod/{idle[0]['metadata']['name']}", scope=scope_of(cluster), subject="cluster",
+                           evidence=evidence, doc=RAYSERVICE_DOC,
+                           fix="by design: a RayService worker's readiness probe checks its Serve proxy, which only "
+                               "runs where a replica is; such pods get no traffic. The autoscaler removes idle "
+                               "workers; nothing to fix"))
+    return out

@@ -6,9 +6,10 @@ from kubectl_ray.debug.finding import INFO, field_ev, note
 from kubectl_ray.debug.model import clusters, operator_for_namespace, pod_ready
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import cluster_finding
+from kubectl_ray.debug.severity import BY_DESIGN
 
 
-@rule("STAT-01", "status.state agrees with the pods")
+@rule("STAT-01", "status.state agrees with the pods", policy={INFO: BY_DESIGN})
 def check_sticky_state(snap) -> list:
     out = []
     for cluster in clusters(snap):
@@ -24,7 +25,7 @@ def check_sticky_state(snap) -> list:
     return out
 
 
-@rule("STAT-04", "the RayCluster has status conditions")
+@rule("STAT-04", "the RayCluster has status conditions", policy={INFO: BY_DESIGN})
 def check_conditions(snap) -> list:
     out = []
     for cluster in clusters(snap):

@@ -10,6 +10,7 @@ from kubectl_ray.debug.model import (
 )
 from kubectl_ray.debug.rules import rule
 from kubectl_ray.debug.rules._common import cluster_finding, finding, target_ref
+from kubectl_ray.debug.severity import AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, IGNORED_CONFIG
 from kubectl_ray.debug.snapshot import Snapshot
 
 # upgrade-guide.md: the oldest Ray each KubeRay release supports (v1.5+ have no row: assumed like v1.3).
@@ -39,7 +40,7 @@ def cluster_ray_version(cluster) -> tuple[tuple[int, int, int] | None, str]:
     return image.version, cluster.path("headGroupSpec.template.spec.containers[0].image")
 
 
-@rule("VER-01", "the operator supports the cluster's Ray version")
+@rule("VER-01", "the operator supports the cluster's Ray version", policy={ERROR: CONFIG_CANNOT_WORK, WARNING: AT_RISK})
 def check_operator_supports_ray(snap: Snapshot) -> list:
     if not clusters(snap):
         return []
@@ -66,7 +67,7 @@ def check_operator_supports_ray(snap: Snapshot) -> list:
     return out
 
 
-@rule("VER-02", "spec.rayVersion matches the Ray version of the images")
+@rule("VER-02", "spec.rayVersion matches the Ray version of the images", policy={WARNING: AT_RISK})
 def check_ray_version_vs_image(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -100,7 +101,7 @@ def _all_images(snap: Snapshot, cluster) -> list[tuple[str, str, Any]]:
     return images
 
 
-@rule("VER-03", "head, workers, autoscaler and submitter use the same Ray and Python")
+@rule("VER-03", "head, workers, autoscaler and submitter use the same Ray and Python", policy={ERROR: CONFIG_CANNOT_WORK})
 def check_image_consistency(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -143,8 +144,9 @@ CLUSTER_FEATURES: list[tuple[str, Check, tuple[int, int, int]]] = [
 JOB_FEATURES: list[tuple[str, Check, tuple[int, int, int]]] = [
     ("spec.activeDeadlineSeconds", lambda s: s.get("activeDeadlineSeconds") is not None, (1, 1, 0)),
     ("submissionMode: HTTPMode", lambda s: s.get("submissionMode") == "HTTPMode", (1, 1, 0)),
-    ("spec.backoffLimit", lambda s: s.get("backoffLimit") is not None, (1, 2, 0)),
-    ("spec.submitterConfig", lambda s: s.get("submitterConfig") is not None, (1, 2, 0)),
+    # the CRD defaults backoffLimit to 0: only a value someone chose counts
+    ("spec.backoffLimit", lambda s: s.get("backoffLimit") not in (None, 0), (1, 2, 0)),
+    ("spec.submitterConfig", lambda s: bool(s.get("submitterConfig")), (1, 2, 0)),
     ("submissionMode: InteractiveMode", lambda s: s.get("submissionMode") == "InteractiveMode", (1, 3, 0)),
     ("submissionMode: SidecarMode", lambda s: s.get("submissionMode") == "SidecarMode", (1, 5, 0)),
     ("spec.deletionStrategy", lambda s: s.get("deletionStrategy") is not None, (1, 5, 0)),
@@ -158,7 +160,7 @@ SERVICE_FEATURES: list[tuple[str, Check, tuple[int, int, int]]] = [
 ]
 
 
-@rule("VER-06", "the operator is new enough for every field in use")
+@rule("VER-06", "the operator is new enough for every field in use", policy={WARNING: IGNORED_CONFIG})
 def check_field_versions(snap: Snapshot) -> list:
     used: list[tuple[str, str, tuple[int, int, int]]] = []
     for cluster in clusters(snap):
@@ -183,7 +185,8 @@ def check_field_versions(snap: Snapshot) -> list:
                     doc=UPGRADE_DOC, subject="operator")]
 
 
-@rule("VER-07", "the plugin and the operator versions work together")
+# phase 99: a note about this tool, listed after every finding about the workload of the same severity
+@rule("VER-07", "the plugin and the operator versions work together", phase=99, policy={INFO: BY_DESIGN})
 def check_plugin_skew(snap: Snapshot) -> list:
     from kubectl_ray import __version__
     from kubectl_ray.versions import plugin_compatibility
@@ -201,7 +204,7 @@ def check_plugin_skew(snap: Snapshot) -> list:
                         "KubeRay v1.7 defines them")]
 
 
-@rule("VER-08", "images are pinned to a Ray version")
+@rule("VER-08", "images are pinned to a Ray version", policy={INFO: BY_DESIGN})
 def check_unpinned(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):

@@ -1,16 +1,19 @@
-"""WKR: worker pods waiting for the GCS in `wait-gcs-ready` (diagnostics.md §1C)."""
+"""WKR: worker pods waiting for the GCS in `wait-gcs-ready`, missing, or left from removed groups (§1C)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kubectl_ray.debug.finding import ERROR, INFO, TROUBLESHOOTING_DOC, field_ev, log_ev, note
+from kubectl_ray.debug.finding import ERROR, INFO, TROUBLESHOOTING_DOC, WARNING, field_ev, log_ev, note
 from kubectl_ray.debug.model import (
     WAIT_GCS_READY, age_seconds, clusters, container_status, dig, last_termination, name_of, operator_for_namespace,
     ray_container, short_age,
 )
 from kubectl_ray.debug.rules import rule
-from kubectl_ray.debug.rules._common import STUCK_AFTER_SECONDS, cluster_finding, pods_summary
+from kubectl_ray.debug.rules._common import STALE_AFTER_SECONDS, STUCK_AFTER_SECONDS, cluster_finding, pods_summary
+from kubectl_ray.debug.severity import (
+    BY_DESIGN, HEAD_DOWN, IGNORED_CONFIG, NOT_RECONCILED, PODS_NOT_CREATED, PODS_NOT_STARTING, WORKERS_CUT_OFF,
+)
 from kubectl_ray.debug.snapshot import Snapshot
 
 VERSION_MISMATCH = "Version mismatch"
@@ -41,7 +44,7 @@ def _log_evidence(snap: Snapshot, pods: list[dict[str, Any]]) -> list:
         for tail in snap.logs_for(pod["metadata"].get("namespace", ""), name_of(pod), WAIT_GCS_READY):
             lines = [ln for ln in tail.text.splitlines() if "waiting" in ln.lower()]
             if lines:
-                return [log_ev(name_of(pod), WAIT_GCS_READY, lines[-1][:300])]
+                return [log_ev(name_of(pod), WAIT_GCS_READY, lines[-1])]
     return []
 
 
@@ -54,7 +57,7 @@ def head_fqdn(snap: Snapshot, cluster) -> tuple[str, str]:
     return f"{cluster.head_service_name}.{cluster.namespace}.svc.{domain}:{port}", source
 
 
-@rule("WKR-01", "workers are not stuck in wait-gcs-ready because the head is down")
+@rule("WKR-01", "workers are not stuck in wait-gcs-ready because the head is down", policy={ERROR: HEAD_DOWN})
 def check_waiting_head_down(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -72,7 +75,7 @@ def check_waiting_head_down(snap: Snapshot) -> list:
     return out
 
 
-@rule("WKR-02", "workers get past wait-gcs-ready once the head is Ready")
+@rule("WKR-02", "workers get past wait-gcs-ready once the head is Ready", policy={ERROR: WORKERS_CUT_OFF})
 def check_waiting_head_up(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -103,7 +106,7 @@ def check_waiting_head_up(snap: Snapshot) -> list:
     return out
 
 
-@rule("WKR-03", "the operator injects the wait-gcs-ready init container")
+@rule("WKR-03", "the operator injects the wait-gcs-ready init container", policy={INFO: BY_DESIGN})
 def check_injection(snap: Snapshot) -> list:
     out = []
     clusters_ = clusters(snap)
@@ -126,7 +129,7 @@ def check_injection(snap: Snapshot) -> list:
     return out
 
 
-@rule("WKR-04", "workers do not crash with a Ray version mismatch")
+@rule("WKR-04", "workers do not crash with a Ray version mismatch", policy={ERROR: PODS_NOT_STARTING})
 def check_version_mismatch(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
@@ -153,5 +156,88 @@ def check_version_mismatch(snap: Snapshot) -> list:
 
 
 def _mismatch_line(text: str) -> str:
+    """Ray's whole mismatch message (it spans a few lines: the cluster's versions, then this process's)."""
     idx = text.find(VERSION_MISMATCH)
-    return " ".join(text[idx:idx + 300].split())
+    lines = text[idx:].splitlines()
+    return "\n".join(lines[:8]).strip()
+
+
+def _wanted(group) -> int:
+    """How many pods the operator is asked to run for a group (replicas clamped to its bounds, times hosts)."""
+    spec = group.spec
+    if spec.get("suspend") is True:
+        return 0
+    replicas = spec.get("replicas")
+    low, high = spec.get("minReplicas"), spec.get("maxReplicas")
+    if not isinstance(replicas, int):
+        replicas = low if isinstance(low, int) else 0
+    if isinstance(low, int):
+        replicas = max(replicas, low)
+    if isinstance(high, int):
+        replicas = min(replicas, high)
+    hosts = spec.get("numOfHosts") if isinstance(spec.get("numOfHosts"), int) and spec.get("numOfHosts") > 0 else 1
+    return max(replicas, 0) * hosts
+
+
+@rule("WKR-05", "worker groups have the pods they ask for", policy={ERROR: PODS_NOT_CREATED})
+def check_missing_workers(snap: Snapshot) -> list:
+    out = []
+    for cluster in clusters(snap):
+        if cluster.obj is None or cluster.suspended or cluster.deleting or cluster.head_pod is None:
+            continue
+        snap.need("pods", cluster.namespace)
+        age = age_seconds(snap, dig(cluster.obj, "metadata", "creationTimestamp"))
+        if age is None or age < STALE_AFTER_SECONDS:
+            continue
+        for g in cluster.groups:
+            wanted = _wanted(g)
+            if wanted == 0 or cluster.group_pods(g.name):
+                continue
+            evidence = [field_ev(f"{g.path}.replicas", g.spec.get("replicas")),
+                        note(f"no pod labelled ray.io/group={g.name} ({short_age(age)} after the RayCluster was created)")]
+            failure = cluster.condition("ReplicaFailure")
+            if failure and failure.get("status") == "True":
+                evidence.append(field_ev("status.conditions[ReplicaFailure]", f"{failure.get('reason', '')}: "
+                                                                             f"{failure.get('message', '')}".strip(": ")))
+            out.append(cluster_finding(cluster, "WKR-05", ERROR, f"worker group {g.name} wants {wanted} pod(s) but has none",
+                                       subject=f"group:{g.name}", evidence=evidence, doc=TROUBLESHOOTING_DOC,
+                                       fix="the operator creates them unless the API server refuses: kubectl describe "
+                                           f"raycluster {cluster.name} (events FailedToCreateWorkerPod) and the operator log "
+                                           "say why"))
+    return out
+
+
+@rule("WKR-06", "no pods of a worker group that is no longer in the spec",
+      policy={ERROR: NOT_RECONCILED, WARNING: IGNORED_CONFIG})
+def check_removed_groups(snap: Snapshot) -> list:
+    from kubectl_ray.debug.model import AUTOSCALER_CONTAINER, waiting_reason
+
+    out = []
+    for cluster in clusters(snap):
+        if cluster.obj is None:
+            continue
+        known = {g.name for g in cluster.groups}
+        strays: dict[str, list[dict[str, Any]]] = {}
+        for pod in cluster.worker_pods:
+            group = pod["metadata"].get("labels", {}).get("ray.io/group", "")
+            if group not in known:
+                strays.setdefault(group or "?", []).append(pod)
+        if not strays:
+            continue
+        pods = [p for group_pods in strays.values() for p in group_pods]
+        evidence = [field_ev(cluster.path("workerGroupSpecs[].groupName"), ", ".join(sorted(known)) or "<none>"),
+                    note(f"{len(pods)} worker pod(s) of group(s) {', '.join(sorted(strays))} still exist: {pods_summary(pods)}")]
+        auto = container_status(cluster.head_pod, AUTOSCALER_CONTAINER) if cluster.head_pod is not None else None
+        crashing = bool(auto) and (waiting_reason(auto) == "CrashLoopBackOff" or (auto.get("restartCount") or 0) >= 3)
+        if crashing:
+            evidence.append(field_ev(f"status.containerStatuses[{AUTOSCALER_CONTAINER}]",
+                                     f"{waiting_reason(auto) or 'running'}, restarts {auto.get('restartCount', 0)}"))
+        groups = ", ".join(sorted(strays))
+        out.append(cluster_finding(cluster, "WKR-06", ERROR if crashing else WARNING,
+                                   f"pods of removed worker group(s) {groups} are left behind"
+                                   + (" and the autoscaler crashes on them" if crashing else ""),
+                                   obj=f"Pod/{name_of(pods[0])}", subject="cluster", evidence=evidence,
+                                   fix=f"delete them: kubectl delete pod -n {cluster.namespace} -l ray.io/cluster={cluster.name},"
+                                       f"ray.io/group={sorted(strays)[0]} (KubeRay versions without kuberay#5132 only "
+                                       "reconcile the groups still in the spec)"))
+    return out
