@@ -99,8 +99,10 @@ def test_a_day_with_a_raycluster(ray_shell: Shell, ray_head: RayHead) -> None:
     downloaded = sh.ok("log", "demo", "--node-type", "head")
     head = next(p for p in pods_of(sh, "demo") if p["metadata"]["labels"]["ray.io/node-type"] == "head")
     folder = sh.cwd / "demo" / head["metadata"]["name"]
-    assert "Ray runtime started." in (folder / "stdout.log").read_text(), downloaded
-    assert (folder / "gcs_server.out").exists() or (folder / "raylet.out").exists(), sorted(folder.iterdir())
+    saved = {p.name: p for p in folder.rglob("*") if p.is_file()}
+    ray_container = head["spec"]["containers"][0]["name"]
+    assert "Ray runtime started." in saved[f"{ray_container}.log"].read_text(), (downloaded, sorted(saved))
+    assert {"gcs_server.out", "raylet.out"} & set(saved), sorted(saved)  # the real head's session logs
 
     # debug: healthy first
     code, findings = debug_findings(sh, "demo")
