@@ -122,6 +122,17 @@ class Operator:
         except ApiError:
             return False  # conflict or gone: the next event brings the object back
 
+    def create_reporting(self, owner: Obj, plural: str, obj: Obj, controller: str, created: tuple[str, str],
+                         failed: tuple[str, str]) -> Obj:
+        """Create obj and record KubeRay's Normal event, or its Warning (failed text + ", " + the API error) and raise."""
+        try:
+            made = self.emu.create(plural, obj, b.ns_of(obj))
+        except ApiError as exc:
+            self.event(owner, "Warning", failed[0], f"{failed[1]}{exc.body['message']}", controller, "Create")
+            raise ReconcileError(exc.body["message"]) from None
+        self.event(owner, "Normal", created[0], created[1], controller, "Create")
+        return made
+
     def update(self, plural: str, obj: Obj) -> bool:
         try:
             self.emu.replace(plural, b.ns_of(obj), b.name_of(obj), obj)
@@ -275,15 +286,10 @@ class Operator:
         self._create_service(cluster, svc, "raycluster-controller")
 
     def _create_service(self, owner: Obj, svc: Obj, controller: str) -> Obj | None:
-        try:
-            created = self.emu.create("services", svc, b.ns_of(svc))
-        except ApiError as exc:
-            self.event(owner, "Warning", "FailedToCreateService", f"Failed creating service {b.ns_of(svc)}/"
-                       f"{b.name_of(svc)}, {exc.body['message']}", controller, "Create")
-            raise ReconcileError(exc.body["message"]) from None
+        where = f"{b.ns_of(svc)}/{b.name_of(svc)}"
         verb = "Created service" if owner["kind"] == "RayCluster" else "Created the service"
-        self.event(owner, "Normal", "CreatedService", f"{verb} {b.ns_of(svc)}/{b.name_of(svc)}", controller, "Create")
-        return created
+        return self.create_reporting(owner, "services", svc, controller, ("CreatedService", f"{verb} {where}"),
+                                     ("FailedToCreateService", f"Failed creating service {where}, "))
 
     def headless_service(self, cluster: Obj) -> None:
         if not any(int(g.get("numOfHosts") or 1) > 1 for g in b.spec(cluster).get("workerGroupSpecs") or []):
@@ -708,14 +714,9 @@ class Operator:
             raise ReconcileError(f"clusterSelector mode is enabled, but RayCluster {ns}/{cname} is not found")
         job_for_build = dict(job, status=status)
         cluster = b.rayjob_cluster(job_for_build, cname, gates=self.player.gates)
-        try:
-            created = self.emu.create("rayclusters", cluster, ns)
-        except ApiError as exc:
-            self.event(job, "Warning", "FailedToCreateRayCluster", f"Failed to create RayCluster {ns}/{cname}: "
-                       f"{exc.body['message']}", "rayjob-controller", "Create")
-            raise ReconcileError(exc.body["message"]) from None
-        self.event(job, "Normal", "CreatedRayCluster", f"Created RayCluster {ns}/{cname}", "rayjob-controller", "Create")
-        return created
+        return self.create_reporting(job, "rayclusters", cluster, "rayjob-controller",
+                                     ("CreatedRayCluster", f"Created RayCluster {ns}/{cname}"),
+                                     ("FailedToCreateRayCluster", f"Failed to create RayCluster {ns}/{cname}: "))
 
     def job_cluster_unless_stopping(self, job: Obj, status: Obj) -> Obj | None:
         """Suspend and activeDeadlineSeconds first, then the RayJob's cluster (None: look again later)."""
@@ -747,15 +748,13 @@ class Operator:
             status["jobDeploymentStatus"] = "Waiting"
             return JOB_REQUEUE
         if mode == "K8sJobMode" and self.emu.peek("jobs", b.ns_of(job), b.name_of(job)) is None:
-            submitter = b.submitter_job(dict(job, status=status), cluster)
+            where = f"{b.ns_of(job)}/{b.name_of(job)}"
             try:
-                self.emu.create("jobs", submitter, b.ns_of(job))
-            except ApiError as exc:
-                self.event(job, "Warning", "FailedToCreateRayJobSubmitter", f"Failed to create new Kubernetes Job "
-                           f"{b.ns_of(job)}/{b.name_of(job)}: {exc.body['message']}", "rayjob-controller", "Create")
+                self.create_reporting(job, "jobs", b.submitter_job(dict(job, status=status), cluster), "rayjob-controller",
+                                      ("CreatedRayJobSubmitter", f"Created Kubernetes Job {where}"),
+                                      ("FailedToCreateRayJobSubmitter", f"Failed to create new Kubernetes Job {where}: "))
+            except ReconcileError:
                 return JOB_REQUEUE
-            self.event(job, "Normal", "CreatedRayJobSubmitter", f"Created Kubernetes Job {b.ns_of(job)}/{b.name_of(job)}",
-                       "rayjob-controller", "Create")
         status["jobDeploymentStatus"] = "Running"
         return JOB_REQUEUE
 
@@ -826,12 +825,8 @@ class Operator:
                             if s.get("name") == b.SUBMITTER), None)
             terminated = ((sidecar or {}).get("state") or {}).get("terminated")
             if terminated and terminated.get("exitCode"):
-                status["jobDeploymentStatus"] = "Failed"
-                if status.get("jobStatus") == "FAILED":
-                    status["reason"] = "AppFailed"
-                else:
-                    status.update(reason="SubmissionFailed", message=f"Ray head pod container {b.SUBMITTER} terminated "
-                                  f"with exit code {terminated['exitCode']}: {terminated.get('reason', '')}")
+                _submitter_failed(status, f"Ray head pod container {b.SUBMITTER} terminated with exit code "
+                                          f"{terminated['exitCode']}: {terminated.get('reason', '')}")
                 return terminated.get("finishedAt"), True
             return (terminated or {}).get("finishedAt"), False
         submitter = self.emu.peek("jobs", b.ns_of(job), b.name_of(job))
@@ -840,12 +835,8 @@ class Operator:
         conditions = (submitter.get("status") or {}).get("conditions") or []
         failed = next((c for c in conditions if c.get("type") == "Failed" and c.get("status") == "True"), None)
         if failed is not None:
-            status["jobDeploymentStatus"] = "Failed"
-            if status.get("jobStatus") == "FAILED":
-                status["reason"] = "AppFailed"
-            else:
-                status.update(reason="SubmissionFailed", message=f"Job submission has failed. Reason: "
-                              f"{failed.get('reason', '')}. Message: {failed.get('message', '')}")
+            _submitter_failed(status, f"Job submission has failed. Reason: {failed.get('reason', '')}. "
+                                      f"Message: {failed.get('message', '')}")
         finished = next((c for c in conditions if c.get("type") in ("Complete", "Failed") and c.get("status") == "True"),
                         None)
         return (finished or {}).get("lastTransitionTime"), failed is not None
@@ -1159,16 +1150,13 @@ class Operator:
                        f"{b.name_of(cluster)}", "rayservice-controller", "Update")
 
     def create_service_cluster(self, service: Obj, name: str) -> Obj | None:
-        cluster = b.rayservice_cluster(service, name)
+        where = f"{b.ns_of(service)}/{name}"
         try:
-            created = self.emu.create("rayclusters", cluster, b.ns_of(service))
-        except ApiError as exc:
-            self.event(service, "Warning", "FailedToCreateRayCluster", f"Failed to create the RayCluster "
-                       f"{b.ns_of(service)}/{name}: {exc.body['message']}", "rayservice-controller", "Create")
+            return self.create_reporting(service, "rayclusters", b.rayservice_cluster(service, name),
+                                         "rayservice-controller", ("CreatedRayCluster", f"Created the RayCluster {where}"),
+                                         ("FailedToCreateRayCluster", f"Failed to create the RayCluster {where}: "))
+        except ReconcileError:
             return None
-        self.event(service, "Normal", "CreatedRayCluster", f"Created the RayCluster {b.ns_of(service)}/{name}",
-                   "rayservice-controller", "Create")
-        return created
 
     def head_serve_label(self, service: Obj, cluster: Obj) -> None:
         heads = self.pods(cluster, **{"ray.io/node-type": "head"})
@@ -1292,6 +1280,15 @@ class Operator:
                     json.dumps(_app_digest(a), sort_keys=True) != json.dumps(_app_digest(c), sort_keys=True):
                 return True
         return not old
+
+
+def _submitter_failed(status: Obj, message: str) -> None:
+    """A failed submitter fails the RayJob: AppFailed when Ray said the job failed, else SubmissionFailed."""
+    status["jobDeploymentStatus"] = "Failed"
+    if status.get("jobStatus") == "FAILED":
+        status["reason"] = "AppFailed"
+    else:
+        status.update(reason="SubmissionFailed", message=message)
 
 
 def _app_digest(status: Obj) -> Obj:
