@@ -1,7 +1,8 @@
 """`python -m kubectl_ray._build`: build the krew archive and write plugin.yaml.
 
-    python -m kubectl_ray._build                     # dist/kubectl-ray-vX.Y.Z.tar.gz + plugin.yaml
-    python -m kubectl_ray._build --python python3.10 # pick the interpreter pip resolves for
+    python -m kubectl_ray._build                       # dist/kubectl-ray-vX.Y.Z.tar.gz + dist/plugin.yaml
+    python -m kubectl_ray._build --update-plugin-yaml  # also refresh the tracked ./plugin.yaml (a release)
+    python -m kubectl_ray._build --python python3.10   # pick the interpreter pip resolves for
 
 The archive holds `kubectl-ray`, one self-contained executable, and `LICENSE`. The executable is
 a stdlib zipapp (`#!/usr/bin/env python3` + a zip of our package and its dependencies), because:
@@ -60,6 +61,7 @@ DESCRIPTION = (
     "alive, downloads Ray logs safely and diagnoses unhealthy clusters (GCS, autoscaler, operator "
     "version). It is a drop-in for KubeRay's Go plugin of the same name, with its bugs fixed."
 )
+PROBE_TIMEOUT = 300  # seconds an interpreter gets to say its version (generous: busy CI machines)
 DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
 
 # Distributions the plugin never imports although a dependency requires them. kubernetes 36 requires
@@ -172,10 +174,15 @@ def source_version(project: Path) -> str:
 # --- the build interpreter ----------------------------------------------------------------------
 
 def python_version(python: str) -> tuple[int, int] | None:
-    """(major, minor) of an interpreter that runs and has pip, else None (pyenv shims may not run)."""
+    """(major, minor) of an interpreter that runs and has pip, else None (pyenv shims may not run).
+
+    One that exists but does not answer is an error, not "absent": silently building with another
+    Python on a busy machine would resolve other dependencies and give other bytes."""
     try:
         out = subprocess.run([python, "-c", "import sys, pip; print('%d %d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=60, check=False)
+                             capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{python} did not answer within {PROBE_TIMEOUT}s; pass --python to choose one") from None
     except (OSError, subprocess.SubprocessError):
         return None
     parts = out.stdout.split()
@@ -501,17 +508,30 @@ def build(project: Path, dist_dir: Path, manifest: Path, *, python: str | None =
                        [f"{d.name}=={d.version}" for d in kept], [f"{d.name}=={d.version}" for d in dropped])
 
 
+def manifest_path(root: Path, dist_dir: Path, explicit: Path | None, update_tracked: bool) -> Path:
+    """Where plugin.yaml is written: the tracked copy only when asked (it is part of a release)."""
+    if explicit is not None:
+        return explicit
+    return root / "plugin.yaml" if update_tracked else dist_dir / "plugin.yaml"
+
+
 def main(argv: list[str] | None = None) -> int:
     root = project_root()
     parser = argparse.ArgumentParser(prog="python -m kubectl_ray._build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dist-dir", type=Path, default=root / "dist", help="where the tar.gz goes [dist/]")
-    parser.add_argument("--manifest", type=Path, default=root / "plugin.yaml", help="where plugin.yaml goes [./plugin.yaml]")
+    parser.add_argument("--manifest", type=Path, default=None,
+                        help="where plugin.yaml goes [DIST_DIR/plugin.yaml; ./plugin.yaml with --update-plugin-yaml]")
+    parser.add_argument("--update-plugin-yaml", action="store_true",
+                        help="write the tracked ./plugin.yaml (version and sha256 of this build): for a release")
     parser.add_argument("--python", help="interpreter pip installs for [the oldest supported Python found, else this one]")
     parser.add_argument("--uri", default=URI_TEMPLATE, help="download URL of the archive; {tag} is the version [%(default)s]")
     parser.add_argument("--constraint", help="pip constraints file pinning the bundled dependency versions")
     args = parser.parse_args(argv)
+    if args.manifest is not None and args.update_plugin_yaml:
+        parser.error("--manifest and --update-plugin-yaml name two places for plugin.yaml: give one")
+    manifest = manifest_path(root, args.dist_dir, args.manifest, args.update_plugin_yaml)
     try:
-        result = build(root, args.dist_dir, args.manifest, python=args.python, uri=args.uri, constraint=args.constraint)
+        result = build(root, args.dist_dir, manifest, python=args.python, uri=args.uri, constraint=args.constraint)
     except BuildError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from kubectl_ray.errors import UsageError
+from kubectl_ray.kube.resources import RAY_GROUP, RAY_VERSION
 from kubectl_ray.resources.quantity import Quantity, QuantityError, parse_quantity
 
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -149,8 +150,9 @@ def parse_quantity_flag(flag: str, value: object, *, allow_zero: bool = True) ->
     try:
         quantity = parse_quantity(value)
     except QuantityError as exc:
-        raise UsageError(f"{flag} is not a valid resource quantity: {value!r}: {exc}") from None
-    if quantity.value < 0:
+        shown = repr(value) if len(str(value)) <= 40 else f"{str(value)[:20]!r}...({len(str(value))} characters)"
+        raise UsageError(f"{flag} is not a valid resource quantity: {shown}: {exc}") from None
+    if quantity.milli < 0:
         raise UsageError(f"{flag} cannot be negative: {value!r}")
     if not allow_zero and quantity.is_zero():
         raise UsageError(f"{flag} must be greater than zero: {value!r}")
@@ -185,36 +187,52 @@ def parse_json_flag(flag: str, value: str | None, *, expect: type = dict) -> Any
 # --- TYPE/NAME references -----------------------------------------------------------------
 
 RESOURCE_TYPES = ("raycluster", "rayjob", "rayservice")
-_TYPE_ALIASES = {
-    **{t: t for t in RESOURCE_TYPES},
-    **{t + "s": t for t in RESOURCE_TYPES},
-    **{t + ".ray.io": t for t in RESOURCE_TYPES},
-    **{t + "s.ray.io": t for t in RESOURCE_TYPES},
-}
+
+
+def _spellings(singular: str) -> dict[str, str]:
+    """Every name kubectl resolves to a Ray kind: singular, plural (= kind, lower case) and both
+    qualified by group or version.group (`rayclusters.ray.io`, `raycluster.v1.ray.io`)."""
+    names = {}
+    for base in (singular, singular + "s"):
+        for suffix in ("", f".{RAY_GROUP}", f".{RAY_VERSION}.{RAY_GROUP}"):
+            names[base + suffix] = singular
+    return names
+
+
+TYPE_NAMES: dict[str, str] = {name: t for t in RESOURCE_TYPES for name, t in _spellings(t).items()}
 
 
 @dataclass(frozen=True)
 class ResourceRef:
     type: str  # raycluster | rayjob | rayservice
     name: str
+    explicit: bool = field(default=True, compare=False)  # TYPE was written (TYPE/NAME), not defaulted
 
     def __str__(self) -> str:
         return f"{self.type}/{self.name}"
 
 
+def resource_type(text: str, allowed: tuple[str, ...] = RESOURCE_TYPES) -> str | None:
+    """The Ray type a kubectl resource name means (case-insensitive), or None."""
+    found = TYPE_NAMES.get(text.lower())
+    return found if found in allowed else None
+
+
 def parse_resource_ref(arg: str, *, default_type: str = "raycluster", allowed: tuple[str, ...] = RESOURCE_TYPES) -> ResourceRef:
-    """`NAME` or `TYPE/NAME` (type case-insensitive; `rayjob`, `rayjobs`, `rayjob.ray.io` all work)."""
+    """`NAME` or `TYPE/NAME`, TYPE as kubectl spells it (`rayjob`, `rayjobs`, `RayJob`, `rayjobs.ray.io`,
+    `rayjob.v1.ray.io`), case-insensitive."""
     text = arg.strip()
     parts = text.split("/")
     if len(parts) == 1:
-        type_, name = default_type, parts[0]
+        type_, name, explicit = default_type, parts[0], False
     elif len(parts) == 2:
         raw_type, name = parts
-        type_ = _TYPE_ALIASES.get(raw_type.lower(), "")
-        if not type_ or type_ not in allowed:
+        explicit = True
+        type_ = resource_type(raw_type, allowed) or ""
+        if not type_:
             raise UsageError(f"unsupported resource type {raw_type!r} in {arg!r}: use one of {', '.join(allowed)}")
     else:
         raise UsageError(f"invalid resource type/name: {arg!r} (use NAME or TYPE/NAME)")
     if not name:
         raise UsageError(f"invalid resource type/name: {arg!r}: the name is empty")
-    return ResourceRef(type_, name)
+    return ResourceRef(type_, name, explicit)

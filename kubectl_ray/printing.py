@@ -16,22 +16,36 @@ TABWRITER_PADDING = 3
 TABWRITER_MIN_WIDTH = 6
 
 
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, no_headers: bool = False) -> str:
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, no_headers: bool = False,
+                 upper: bool = True) -> str:
     """Align columns like kubectl's tabwriter (minwidth 6, padding 3, last column unpadded)."""
-    lines = [] if no_headers else [[str(h).upper() for h in headers]]
-    lines.extend([("" if c is None else str(c)) for c in row] for row in rows)
-    if not lines:
-        return ""
-    ncols = max(len(line) for line in lines)
-    widths = [0] * ncols
-    for line in lines:
-        for i, cell in enumerate(line[:-1]):
-            widths[i] = max(widths[i], len(cell) + TABWRITER_PADDING, TABWRITER_MIN_WIDTH)
-    out = []
-    for line in lines:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(line[:-1])]
-        out.append("".join(cells) + (line[-1] if line else ""))
-    return "\n".join(out) + "\n"
+    return TabWriter().format(headers, rows, no_headers=no_headers, upper=upper)
+
+
+class TabWriter:
+    """kubectl's tabwriter (liggitt/tabwriter with RememberWidths): a column never gets narrower than it
+    was in an earlier flush, so rows printed later (`get -w`) line up under the first table."""
+
+    def __init__(self) -> None:
+        self.widths: list[int] = []
+
+    def format(self, headers: Sequence[str] | None, rows: Iterable[Sequence[Any]], *, no_headers: bool = False,
+               upper: bool = True) -> str:
+        lines = [] if no_headers or headers is None else [[str(h).upper() if upper else str(h) for h in headers]]
+        lines.extend([("" if c is None else str(c)) for c in row] for row in rows)
+        if not lines:
+            return ""
+        ncols = max(len(line) for line in lines)
+        widths = self.widths + [0] * max(0, ncols - len(self.widths))
+        for line in lines:
+            for i, cell in enumerate(line[:-1]):
+                widths[i] = max(widths[i], len(cell) + TABWRITER_PADDING, TABWRITER_MIN_WIDTH)
+        self.widths = widths
+        out = []
+        for line in lines:
+            cells = [cell.ljust(widths[i]) for i, cell in enumerate(line[:-1])]
+            out.append("".join(cells) + (line[-1] if line else ""))
+        return "\n".join(out) + "\n"
 
 
 def human_duration(seconds: float) -> str:

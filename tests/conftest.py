@@ -41,15 +41,16 @@ class CliResult:
 def run_cli(*args: str, input: str | None = None, env: dict[str, str | None] | None = None) -> CliResult:
     """Run our real entry point (kubectl_ray.cli.main) in-process with captured streams."""
     from kubectl_ray import cli
+    from kubectl_ray.cli import registry
 
     runner = CliRunner()
-    debug = cli.DEBUG
+    debug = registry.DEBUG
     with runner.isolation(input=input, env=env) as (out, err, _mixed):
         code = cli.main(list(args))
         sys.stdout.flush()
         sys.stderr.flush()
         stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
-    cli.DEBUG = debug
+    registry.set_debug(debug)
     return CliResult(int(code), stdout, stderr)
 
 

@@ -53,11 +53,26 @@ def test_version_flag():
 def test_unknown_command_and_flag_are_usage_errors_on_one_line():
     result = run_cli("frobnicate")
     assert result.exit_code == 2
-    assert result.stderr == "error: No such command 'frobnicate'. (see 'kubectl ray --help')\n"
+    assert result.stderr == "error: unknown command \"frobnicate\" for \"kubectl ray\" (see 'kubectl ray --help')\n"
     result = run_cli("version", "--bogus")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: No such option") and "--bogus" in result.stderr
-    assert result.stderr.endswith(" (see 'kubectl ray version --help')\n") and result.stderr.count("\n") == 1
+    assert result.stderr == "error: unknown flag: --bogus (see 'kubectl ray version --help')\n"
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["gte", "cluster"], "error: unknown command \"gte\" for \"kubectl ray\". Did you mean this? get "
+                         "(see 'kubectl ray --help')\n"),
+    (["get", "clustr"], "error: unknown command \"clustr\" for \"kubectl ray get\". Did you mean this? cluster "
+                        "(see 'kubectl ray get --help')\n"),
+    (["version", "--clinet"], "error: unknown flag: --clinet. Did you mean this? --client "
+                              "(see 'kubectl ray version --help')\n"),
+    (["version", "--bogus"], "error: unknown flag: --bogus (see 'kubectl ray version --help')\n"),  # not --user
+    (["version", "-x"], "error: unknown shorthand flag: 'x' in -x (see 'kubectl ray version --help')\n"),
+])
+def test_typos_get_cobras_suggestions_on_one_line(args: list[str], expected: str):
+    """Issue 15: `gte` suggested nothing, `version --bogus` suggested --user."""
+    result = run_cli(*args)
+    assert (result.exit_code, result.stderr) == (2, expected)
 
 
 def test_options_lists_every_connection_flag():

@@ -11,16 +11,16 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import click
 import pytest
 
-from kubectl_ray import completion
+from kubectl_ray import completion, names
 from kubectl_ray.cli import COMMANDS, _module_exists
-from kubectl_ray.cli.common import CONNECTION_PARAM_NAMES, kube_command
+from kubectl_ray.cli.common import kube_command
+from kubectl_ray.env import CONNECTION_PARAM_NAMES
 from tests.conftest import ray_cluster
 from tests.emulator import kubeconfig, write_kubeconfig
 
@@ -31,8 +31,8 @@ CONNECTION_FLAGS = ("--kubeconfig", "--context", "--cluster", "--user", "-n", "-
 @pytest.fixture(autouse=True)
 def fresh_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets its own completion budget, as each TAB is its own process."""
-    monkeypatch.setattr(completion, "_deadline", None)
-    monkeypatch.setattr(completion, "_abandoned", False)
+    monkeypatch.setattr(names, "_deadline", None)
+    monkeypatch.setattr(names, "_abandoned", False)
 
 
 def values(result: completion.Completion) -> list[str]:
@@ -192,14 +192,14 @@ def demo_cli() -> None:
 
 
 @demo_cli.command("target")
-@click.argument("targets", nargs=-1, shell_complete=completion.ray_targets())
+@click.argument("targets", nargs=-1, shell_complete=names.ray_targets())
 @kube_command
 def demo_target(env: Any, targets: tuple[str, ...]) -> None:
     """Takes NAME or TYPE/NAME."""
 
 
 @demo_cli.command("cluster")
-@click.argument("name", required=False, shell_complete=completion.ray_clusters())
+@click.argument("name", required=False, shell_complete=names.ray_clusters())
 @click.option("-A", "--all-namespaces", is_flag=True)
 @kube_command
 def demo_cluster(env: Any, name: str | None, all_namespaces: bool) -> None:
@@ -207,7 +207,7 @@ def demo_cluster(env: Any, name: str | None, all_namespaces: bool) -> None:
 
 
 @demo_cli.command("scale")
-@click.argument("cluster_name", required=False, shell_complete=completion.ray_clusters())
+@click.argument("cluster_name", required=False, shell_complete=names.ray_clusters())
 @click.option("-w", "--worker-group")  # completes by its name (OPTION_DEFAULTS)
 @kube_command
 def demo_scale(env: Any, cluster_name: str | None, worker_group: str | None) -> None:
@@ -215,7 +215,7 @@ def demo_scale(env: Any, cluster_name: str | None, worker_group: str | None) -> 
 
 
 @demo_cli.command("node")
-@click.argument("node", required=False, shell_complete=completion.ray_nodes())
+@click.argument("node", required=False, shell_complete=names.ray_nodes())
 @click.option("-c", "--ray-cluster")
 @kube_command
 def demo_node(env: Any, node: str | None, ray_cluster: str | None) -> None:
@@ -223,9 +223,9 @@ def demo_node(env: Any, node: str | None, ray_cluster: str | None) -> None:
 
 
 @demo_cli.command("job")
-@click.argument("job", required=False, shell_complete=completion.ray_jobs())
-@click.option("--service", shell_complete=completion.ray_services())
-@click.option("--link", shell_complete=completion.choices("gke"))
+@click.argument("job", required=False, shell_complete=names.ray_jobs())
+@click.option("--service", shell_complete=names.ray_services())
+@click.option("--link", shell_complete=names.choices("gke"))
 @kube_command
 def demo_job(env: Any, job: str | None, service: str | None, link: str | None) -> None:
     """Takes a RayJob."""
@@ -425,43 +425,46 @@ def kubeconfig_for(tmp_path: Path, server: str) -> str:
     return write_kubeconfig(tmp_path / "kc", kubeconfig(server))
 
 
-def test_refused_connection_offers_nothing_at_once(tmp_path: Path):
+@pytest.mark.timeout(60)
+def test_refused_connection_offers_nothing_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The issue: an unreachable cluster must answer at once, not when the budget runs out. With a
+    budget of 120 s, the lookup still ends by itself (refused), instead of being abandoned."""
+    monkeypatch.setenv("KUBECTL_RAY_COMPLETION_TIMEOUT", "120")
     path = kubeconfig_for(tmp_path, f"http://127.0.0.1:{closed_port()}")
-    start = time.monotonic()
     result = completion.complete(["cluster", "--kubeconfig", path], "", cli=demo_cli)
     assert result == completion.Completion([], completion.NO_FILE_COMP)
-    assert time.monotonic() - start < 1.0  # the issue: an unreachable cluster answers within 1 s
+    assert not names.abandoned()
 
 
 def test_a_silent_server_is_abandoned_when_the_budget_runs_out(tmp_path: Path, blackhole: int,
                                                                monkeypatch: pytest.MonkeyPatch):
+    """Without the budget it would wait for ever: the lookup is left behind (never answered)."""
     monkeypatch.setenv("KUBECTL_RAY_COMPLETION_TIMEOUT", "0.3")
     path = kubeconfig_for(tmp_path, f"http://127.0.0.1:{blackhole}")
-    start = time.monotonic()
     result = completion.complete(["cluster", "--kubeconfig", path], "", cli=demo_cli)
-    elapsed = time.monotonic() - start
     assert result.candidates == []
-    assert 0.25 < elapsed < 1.0, elapsed  # without the budget it would wait for ever
+    assert names.abandoned()
 
 
-def test_a_stuck_credential_plugin_is_left_behind(emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_stuck_credential_plugin_is_left_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """An exec credential plugin that hangs (a login prompt, a dead IdP) must not hold the TAB."""
     monkeypatch.setenv("KUBECTL_RAY_COMPLETION_TIMEOUT", "0.3")
     user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "sleep", "args": ["3"],
                      "interactiveMode": "Never"}}
     # exec plugins run only for https servers (as in kubectl), before connecting
     path = write_kubeconfig(tmp_path / "kc", kubeconfig(f"https://127.0.0.1:{closed_port()}", user=user))
-    start = time.monotonic()
     result = completion.complete(["cluster", "--kubeconfig", path], "", cli=demo_cli)
-    assert result.candidates == [] and time.monotonic() - start < 1.0
-    assert completion._abandoned  # main() then exits at once instead of waiting for the thread
+    assert result.candidates == []
+    assert names.abandoned()  # main() then exits at once instead of waiting for the thread
 
 
-def test_a_shorter_request_timeout_on_the_line_wins(tmp_path: Path, blackhole: int):
+@pytest.mark.timeout(30)  # a bound, not a measurement: the budget alone would take 120 s
+def test_a_shorter_request_timeout_on_the_line_wins(tmp_path: Path, blackhole: int, monkeypatch: pytest.MonkeyPatch):
+    """--request-timeout 200ms ends the lookup, long before a 120 s budget would."""
+    monkeypatch.setenv("KUBECTL_RAY_COMPLETION_TIMEOUT", "120")
     path = kubeconfig_for(tmp_path, f"http://127.0.0.1:{blackhole}")
-    start = time.monotonic()
-    completion.complete(["cluster", "--kubeconfig", path, "--request-timeout", "200ms"], "", cli=demo_cli)
-    assert time.monotonic() - start < completion.DEFAULT_BUDGET - 0.1
+    result = completion.complete(["cluster", "--kubeconfig", path, "--request-timeout", "200ms"], "", cli=demo_cli)
+    assert result.candidates == []
 
 
 # --- the entry point ---------------------------------------------------------------------------------
@@ -499,23 +502,21 @@ def completer_bin_dir() -> Path:
     pytest.skip("kubectl_complete-ray is not installed in this environment (pip install -e .)")
 
 
-def kubectl_complete(*words: str, env_extra: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
+def kubectl_complete(*words: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     if not os.path.exists(KUBECTL):
         pytest.skip(f"{KUBECTL} is missing")
     env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG",)}
     env["PATH"] = f"{completer_bin_dir()}{os.pathsep}{env.get('PATH', '')}"
     env.update(env_extra or {})
-    start = time.monotonic()
-    done = subprocess.run([KUBECTL, "__complete", "ray", *words], capture_output=True, text=True, env=env, timeout=30)
-    elapsed = time.monotonic() - start
+    done = subprocess.run([KUBECTL, "__complete", "ray", *words], capture_output=True, text=True, env=env, timeout=60)
     if "About to call" not in done.stderr:
         pytest.skip(f"this kubectl does not complete plugins (needs 1.26+): {done.stderr.strip()[:200]}")
-    return done, elapsed
+    return done
 
 
 @pytest.mark.kubectl
 def test_kubectl_dispatches_to_our_completer():
-    done, _ = kubectl_complete("")
+    done = kubectl_complete("")
     lines = done.stdout.splitlines()
     assert lines[-1] == ":4"
     assert [line.split("\t")[0] for line in lines[:-1]] == available_commands()
@@ -525,45 +526,47 @@ def test_kubectl_dispatches_to_our_completer():
 @pytest.mark.kubectl
 def test_kubectl_completes_names_served_by_the_emulator(ray_objects):
     ray_objects.emu.add(ray_cluster("x", "team-a"))
-    done, _ = kubectl_complete("version", "--kubeconfig", ray_objects.kubeconfig, "--namespace", "te")
+    done = kubectl_complete("version", "--kubeconfig", ray_objects.kubeconfig, "--namespace", "te")
     assert done.stdout == "team-a\n:4\n"
     if _module_exists("kubectl_ray.cli.get"):
-        done, _ = kubectl_complete("get", "cluster", "--kubeconfig", ray_objects.kubeconfig, "de")
+        done = kubectl_complete("get", "cluster", "--kubeconfig", ray_objects.kubeconfig, "de")
         assert done.stdout == "demo\tRayCluster, ready\ndemo2\tRayCluster\n:4\n"
 
 
 @pytest.mark.kubectl
-def test_kubectl_completion_with_an_unreachable_cluster_is_quick_and_quiet(tmp_path: Path):
+def test_kubectl_completion_with_an_unreachable_cluster_is_quiet(tmp_path: Path):
     path = kubeconfig_for(tmp_path, f"https://127.0.0.1:{closed_port()}")
-    done, elapsed = kubectl_complete("version", "--kubeconfig", path, "-n", "")
+    done = kubectl_complete("version", "--kubeconfig", path, "-n", "")
     assert done.stdout == ":4\n"
     assert "Traceback" not in done.stderr and "error" not in done.stderr.lower()
-    assert elapsed < 1.0, f"took {elapsed:.2f}s"
 
 
 def test_the_completer_process_with_a_silent_cluster_stops_at_the_budget(tmp_path: Path, blackhole: int):
-    """Run directly: kubectl itself waits ~5 s on such a kubeconfig before it even calls a plugin's completer."""
+    """Run directly: kubectl itself waits ~5 s on such a kubeconfig before it even calls a plugin's completer.
+    The blackhole never answers, so without the budget the process would never end (timeout=60 is a
+    bound for a hung test, not a measurement: benchmarks/ measures the budget)."""
     path = kubeconfig_for(tmp_path, f"http://127.0.0.1:{blackhole}")
-    start = time.monotonic()
     done = subprocess.run([str(completer_bin_dir() / "kubectl_complete-ray"), "version", "--kubeconfig", path, "-n", ""],
-                          capture_output=True, text=True, timeout=30)
-    elapsed = time.monotonic() - start
+                          capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, ":4\n", "")
-    assert elapsed < completion.DEFAULT_BUDGET + 0.4, f"took {elapsed:.2f}s"
 
 
-def test_the_completer_process_does_not_wait_for_a_stuck_credential_plugin(emulator, tmp_path: Path):
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "sleep", "args": ["5"],
-                     "interactiveMode": "Never"}}
+STUCK_PLUGIN = ("import os, sys, time\n"  # never answers, and ends once the completer that ran it is gone
+                "parent = os.getppid()\n"
+                "deadline = time.monotonic() + 300\n"
+                "while os.getppid() == parent and time.monotonic() < deadline:\n"
+                "    time.sleep(0.1)\n")
+
+
+def test_the_completer_process_does_not_wait_for_a_stuck_credential_plugin(tmp_path: Path):
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable,
+                     "args": ["-c", STUCK_PLUGIN], "interactiveMode": "Never"}}
     # exec plugins run only for https servers (as in kubectl), before connecting
     path = write_kubeconfig(tmp_path / "kc", kubeconfig(f"https://127.0.0.1:{closed_port()}", user=user))
-    start = time.monotonic()
-    # stderr as kubectl passes it (a file, not a pipe it waits on)
+    # stderr as kubectl passes it (a file, not a pipe it waits on); waiting for the plugin would take 300 s
     done = subprocess.run([str(completer_bin_dir() / "kubectl_complete-ray"), "version", "--kubeconfig", path, "-n", ""],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=30)
-    elapsed = time.monotonic() - start
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=60)
     assert (done.returncode, done.stdout) == (0, ":4\n")
-    assert elapsed < completion.DEFAULT_BUDGET + 0.5, f"took {elapsed:.2f}s"
 
 
 def test_the_completer_module_imports_no_heavy_module_at_load():
@@ -580,3 +583,12 @@ def test_console_script_is_declared_for_the_completer():
                if ep.name in ("kubectl-ray", "kubectl_complete-ray")}
     assert scripts == {"kubectl-ray": "kubectl_ray.cli:main", "kubectl_complete-ray": "kubectl_ray.completion:main"}
     assert shutil.which("kubectl_complete-ray", path=str(Path(sys.executable).parent)) is not None
+
+
+def test_get_type_slash_completes_that_types_names(ray_objects):
+    """`get raycluster/<TAB>` and `get rayjobs/<TAB>`: kubectl's TYPE/NAME, completed like the plugin's own names."""
+    result = completion.complete(["get", "--kubeconfig", ray_objects.kubeconfig], "raycluster/de")
+    assert values(result) == ["raycluster/demo", "raycluster/demo2"]
+    result = completion.complete(["get", "--kubeconfig", ray_objects.kubeconfig], "rayjobs/")
+    assert values(result) == ["rayjobs/train"]
+    assert completion.complete(["get"], "nosuchtype/").candidates == []

@@ -78,7 +78,7 @@ def test_every_flag_has_a_key():
     keys = set(TOP_KEYS) | {f"head-{k}" for k in HEAD_KEYS} | {f"worker-{k}" for k in WORKER_GROUP_KEYS}
     keys |= {"autoscaler-idle-timeout", "autoscaler-upscaling-mode", "num-of-hosts", "worker-replicas",
              "gcs-ft-redis-address", "gcs-ft-redis-password-secret", "gcs-ft-external-storage-namespace"}
-    from kubectl_ray.cli.create import create_cluster
+    from kubectl_ray.cli.create.cluster import create_cluster
 
     flags = {max(p.opts, key=len)[2:] for p in create_cluster.params if p.opts and p.opts[0].startswith("-")}
     not_in_file = {"file", "dry-run", "output", "wait", "timeout", "help", "debug", "autoscaler-idle-timeout"} | {

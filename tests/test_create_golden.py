@@ -127,6 +127,8 @@ spec:
   rayVersion: 2.52.0
   workerGroupSpecs:
   - groupName: default-group
+    maxReplicas: 2147483647
+    minReplicas: 0
     numOfHosts: 1
     replicas: 1
     template:
@@ -170,8 +172,9 @@ def test_build_worker_group_shape_and_resource_rules() -> None:
         "template": {"spec": {"containers": [{
             "name": "ray-worker", "image": "img:1", "env": [{"name": "A", "value": "1"}],
             "resources": {
-                "requests": {"cpu": "500m", "memory": "4Gi", "nvidia.com/gpu": "1", "amd.com/gpu": "2"},
-                "limits": {"memory": "4Gi", "nvidia.com/gpu": "1", "amd.com/gpu": "2"},  # no CPU limit
+                # quantities as written (4096Mi stays 4096Mi, as the API server keeps them); no CPU limit
+                "requests": {"cpu": "500m", "memory": "4096Mi", "nvidia.com/gpu": "1", "amd.com/gpu": "2"},
+                "limits": {"memory": "4096Mi", "nvidia.com/gpu": "1", "amd.com/gpu": "2"},
             }}]}},
     }
 
@@ -179,6 +182,8 @@ def test_build_worker_group_shape_and_resource_rules() -> None:
 def test_build_worker_group_can_always_send_ray_start_params() -> None:
     """KubeRay < 1.4 requires rayStartParams (kuberay#3250); create workergroup sends {}."""
     assert "rayStartParams" not in build_worker_group(WorkerGroupOptions(), "img")
+    assert {k: build_worker_group(WorkerGroupOptions(), "img")[k] for k in ("minReplicas", "maxReplicas")} == {
+        "minReplicas": 0, "maxReplicas": 2147483647}  # the API server's defaults, written out (issue 15)
     assert build_worker_group(WorkerGroupOptions(), "img", always_ray_start_params=True)["rayStartParams"] == {}
 
 

@@ -104,7 +104,7 @@ def test_duplicate_group_name_is_refused_listing_the_groups(emulator):
 def test_missing_cluster_is_one_line(emulator):
     result = emulator.run("create", "workergroup", "gpu", "-c", "nope")
     assert result.exit_code == 1
-    assert result.stderr == 'error: RayCluster "nope" not found in namespace "default"\n'
+    assert result.stderr == 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'
     assert emulator.emu.writes() == []
 
 

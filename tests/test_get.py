@@ -375,16 +375,22 @@ def test_name_in_a_namespace_is_one_get(world):
 # --- not found and bad input ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, message", [
-    (["get", "cluster", "nope"], "error: Ray cluster nope not found in namespace default\n"),
-    (["get", "cluster", "nope", "-A"], "error: Ray cluster nope not found in any namespace\n"),
-    (["get", "workergroup", "nope"], "error: Ray worker group nope not found in namespace default in any Ray cluster\n"),
+    (["get", "cluster", "nope"], 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'),
+    (["get", "raycluster/nope"], 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'),
+    (["get", "cluster", "nope", "-A"], 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'),
+    (["get", "workergroup", "nope"], 'error: worker group "nope" not found in any RayCluster\n'),
     (["get", "workergroup", "nope", "-c", "raycluster-kuberay"],
-     "error: Ray worker group nope not found in namespace default in Ray cluster raycluster-kuberay\n"),
-    (["get", "workergroup", "-c", "nope", "-A"], "error: Ray cluster nope not found in any namespace\n"),
-    (["get", "node", "nope"], "error: Ray node nope not found in namespace default in any Ray cluster\n"),
-    (["get", "node", "nope", "-c", "c1", "-A"], "error: Ray node nope not found in any namespace in Ray cluster c1\n"),
-    (["get", "job", "nope", "-n", "ml-team"], "error: Ray job nope not found in namespace ml-team\n"),
-    (["get", "service", "nope"], "error: Ray service nope not found in namespace default\n"),
+     'error: worker group "nope" not found in RayCluster "raycluster-kuberay"\n'),
+    (["get", "workergroup", "-c", "nope", "-A"], 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'),
+    (["get", "workergroup", "-c", "nope"], 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'),
+    (["get", "node", "-c", "nope"], 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'),
+    (["get", "node", "nope"], 'Error from server (NotFound): pods "nope" not found\n'),
+    (["get", "node", "nope", "-c", "c1", "-A"], 'Error from server (NotFound): rayclusters.ray.io "c1" not found\n'),
+    (["get", "job", "nope", "-n", "ml-team"], 'Error from server (NotFound): rayjobs.ray.io "nope" not found\n'),
+    (["get", "service", "nope"], 'Error from server (NotFound): rayservices.ray.io "nope" not found\n'),
+    (["get", "cluster", "rayjob-sample"], 'Error from server (NotFound): rayclusters.ray.io "rayjob-sample" not '
+                                          'found; a RayJob named "rayjob-sample" exists: use rayjob/rayjob-sample\n'),
+    (["get", "token", "nope"], 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n'),
 ])
 def test_not_found_is_one_line_exit_1(world, args, message):
     result = world.run(*args)
@@ -393,13 +399,24 @@ def test_not_found_is_one_line_exit_1(world, args, message):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["get", "clusterz"], "No such command 'clusterz'"),
-    (["get", "cluster", "-o", "table"], "'table' is not one of 'json', 'yaml', 'wide', 'name'"),
-    (["get", "cluster", ""], "Ray cluster name must not be empty"),
-    (["get", "workergroup", "-c", ""], "Ray cluster name must not be empty"),
+    (["get", "clusterz"], 'unknown command "clusterz" for "kubectl ray get". Did you mean this? cluster'),
+    (["get", "rayclusterz/x"], 'unknown command "rayclusterz" for "kubectl ray get". Did you mean this? '
+                               "raycluster, rayclusters"),
+    (["get", "cluster", "-o", "table"], 'unable to match a printer suitable for the output format "table", allowed '
+                                        "formats are: custom-columns,custom-columns-file,json,jsonpath,"
+                                        "jsonpath-as-json,jsonpath-file,name,wide,yaml"),
+    (["get", "cluster", "-o", "jsonpath"], "template format specified but no template given"),
+    (["get", "cluster", "-o", "jsonpath={.a"], "error parsing jsonpath {.a, unclosed action"),
+    (["get", "cluster", "-o", "custom-columns=NAME"], "unexpected custom-columns spec: NAME, expected "
+                                                      "<header>:<json-path-expr>"),
+    (["get", "cluster", "-o", "json", "--show-labels"], "--show-labels option cannot be used with json printer"),
+    (["get", "cluster", "--sort-by", "{.a"], "--sort-by {.a: unclosed action"),
+    (["get", "cluster", "raycluster/a", "rayjob/b"], "unsupported resource type 'rayjob' in 'rayjob/b'"),
+    (["get", "cluster", "a", "b", "-w"], "watch is only supported on individual resources"),
+    (["get", "cluster", ""], "invalid resource type/name: '': the name is empty"),
+    (["get", "workergroup", "-c", ""], "invalid resource type/name: '': the name is empty"),
     (["get", "cluster", "a", "-l", "x=y"], "name cannot be provided when a selector is specified"),
-    (["get", "cluster", "a", "b"], "unexpected extra argument (b)"),
-    (["get", "token"], "Missing argument 'CLUSTER'"),
+    (["get", "token"], "Missing argument '(NAME | raycluster/NAME)'"),
 ])
 def test_bad_input_is_a_usage_error(world, args, fragment):
     result = world.run(*args)
@@ -437,7 +454,7 @@ def test_token_errors_never_show_the_token(world):
                    "data": {"not_it": base64.b64encode(TOKEN.encode()).decode()}})
     cases = {
         "raycluster-kuberay": "error: RayCluster default/raycluster-kuberay was not configured to use authentication tokens\n",
-        "nope": 'error: failed to get RayCluster default/nope: rayclusters.ray.io "nope" not found\n',
+        "nope": 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n',
     }
     for name, message in cases.items():
         result = world.run("get", "token", name)

@@ -288,7 +288,7 @@ def test_unreadable_token_secret_is_one_clear_line(emulator: EmulatorHandle, fak
 def test_logs_of_an_unknown_rayjob(emulator: EmulatorHandle) -> None:
     result = run_cli("job", "logs", "nope", "--kubeconfig", emulator.kubeconfig)
 
-    assert (result.exit_code, result.stderr) == (1, 'error: RayJob "nope" not found in namespace "default"\n')
+    assert (result.exit_code, result.stderr) == (1, 'Error from server (NotFound): rayjobs.ray.io "nope" not found\n')
 
 
 def test_follow_exit_status_is_the_jobs(emulator: EmulatorHandle, fake_dashboard: FakeDashboard) -> None:

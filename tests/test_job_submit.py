@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from kubectl_ray.cli.job import SUBMISSION_ID_ALPHABET, cluster_readiness, first_line_of_ray_message, new_submission_id
+from kubectl_ray.cli.job.follow import first_line_of_ray_message
+from kubectl_ray.cli.job.submit_options import SUBMISSION_ID_ALPHABET, new_submission_id
+from kubectl_ray.cli.job.submit_run import cluster_readiness
 from kubectl_ray.resources.cluster import ClusterOptions, build_cluster_spec
 from tests.conftest import REPO, CliResult, EmulatorHandle, run_cli
 from tests.crd_schema import assert_valid_cr
@@ -258,8 +260,8 @@ def test_unreachable_dashboard_deletes_the_created_rayjob(emulator: EmulatorHand
     result = submit(emulator, "--name", "nodash", "--address", f"http://127.0.0.1:{port}", entrypoint=["true"])
 
     assert result.exit_code == 1, result
-    assert result.stderr.splitlines()[-1] == (
-        f"error: cannot reach the Ray dashboard at http://127.0.0.1:{port}: connection refused (gave up after 1s); "
+    assert result.stderr.splitlines()[-1] == (  # refused at a given --address: final at once, no retries
+        f"error: cannot reach the Ray dashboard at http://127.0.0.1:{port}: connection refused; "
         'deleted RayJob "nodash" created by this command')
     assert emulator.emu.get("rayjobs", "default", "nodash") is None
     assert [r.verb for r in emulator.emu.writes()] == ["create", "delete"]
@@ -291,7 +293,7 @@ def test_existing_rayjob_is_not_touched(emulator: EmulatorHandle) -> None:
 
 
 def test_operator_that_never_names_a_cluster(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kubectl_ray.cli.job.CLUSTER_NAME_TIMEOUT", 1.0)
+    monkeypatch.setattr("kubectl_ray.cli.job.submit_run.CLUSTER_NAME_TIMEOUT", 1.0)
 
     result = submit(emulator, "--name", "orphan", "--address", "http://127.0.0.1:9", entrypoint=["true"])
 
@@ -352,11 +354,14 @@ def test_job_list_is_get_job(emulator: EmulatorHandle, frozen_now: Any) -> None:
     assert listed.exit_code == 0, listed
     assert listed.stdout == got.stdout and "raysubmit_listed" in listed.stdout
     assert emulator.run("job", "list", "-o", "name").stdout == "rayjob.ray.io/listed\n"
-    assert run_cli("job", "list", "--help").stdout.startswith("Usage: kubectl ray job list [OPTIONS] [NAME]")
+    help_text = run_cli("job", "list", "--help").stdout
+    assert help_text.startswith("Usage: kubectl ray job list [OPTIONS] [NAME | TYPE/NAME]...")
+    assert "also `kubectl ray job list`" not in help_text  # issue 15: it said so of itself
+    assert "The same command as `kubectl ray get job`." in help_text and "kubectl ray job list -A" in help_text
 
 
 def test_payload_carries_optional_fields_only_when_given() -> None:
-    from kubectl_ray.cli.job import _payload
+    from kubectl_ray.cli.job.submit_options import _payload
 
     base = {"metadata_json": None, "entrypoint_num_cpus": None, "entrypoint_num_gpus": None,
             "entrypoint_memory": None, "entrypoint_resources": None}

@@ -24,6 +24,7 @@ from kubectl_ray._build import (BuildError, BuildResult, EXCLUDED_DISTRIBUTIONS,
                                 project_root, stage_sources)
 from tests.conftest import ray_cluster
 
+pytestmark = pytest.mark.slow  # builds the archive (pip install) and installs into fresh venvs
 KUBECTL = "/usr/bin/kubectl"
 REPO = project_root()
 SEMVER = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -106,9 +107,26 @@ def test_nothing_bundled_imports_the_packages_left_out(zipapp_bytes: bytes, buil
 
 
 def test_rebuilding_the_same_sources_gives_the_same_bytes(built: BuildResult, snapshot: Path, tmp_path: Path):
-    again = build(snapshot, tmp_path, tmp_path / "plugin.yaml")
+    """Same sources, same interpreter, same dependency versions -> same bytes, however busy the machine.
+    The versions are pinned: the index may publish a new certifi or tzdata between two builds."""
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("".join(f"{pin}\n" for pin in built.bundled if not pin.startswith("kubectl-ray==")))
+    again = build(snapshot, tmp_path, tmp_path / "plugin.yaml", python=built.python, constraint=str(constraints))
+    assert again.bundled == built.bundled
     assert again.sha256 == built.sha256
     assert (tmp_path / "plugin.yaml").read_text() == built.manifest.read_text()
+
+
+def test_the_build_leaves_the_tracked_plugin_yaml_alone_unless_asked(tmp_path: Path):
+    """Issue 15: `python -m kubectl_ray._build` rewrote the tracked plugin.yaml."""
+    from kubectl_ray._build import main, manifest_path
+
+    assert manifest_path(REPO, tmp_path, None, False) == tmp_path / "plugin.yaml"
+    assert manifest_path(REPO, tmp_path, None, True) == REPO / "plugin.yaml"
+    assert manifest_path(REPO, tmp_path, tmp_path / "x.yaml", False) == tmp_path / "x.yaml"
+    with pytest.raises(SystemExit) as exc:
+        main(["--update-plugin-yaml", "--manifest", str(tmp_path / "x.yaml")])
+    assert exc.value.code == 2
 
 
 def test_a_missing_license_stops_the_build(tmp_path: Path, snapshot: Path):

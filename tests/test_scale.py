@@ -148,7 +148,8 @@ def test_dry_run_prints_the_new_object_and_writes_nothing(demo):
      "error: must specify at least one of --replicas, --min-replicas, or --max-replicas (non-negative integers)\n"),
     (["-w", "default-group", "-r", "-5"], 2, "error: --replicas must be a non-negative integer, got -5\n"),
     (["-w", "default-group", "--max-replicas", "-2"], 2, "error: --max-replicas must be a non-negative integer, got -2\n"),
-    (["-w", "default-group", "-r", "3000000000"], 2, "error: --replicas must be at most 2147483647, got 3000000000\n"),
+    (["-w", "default-group", "-r", "3000000000"], 2, 'error: invalid argument "3000000000" for "-r, --replicas" flag: '
+     'strconv.ParseInt: parsing "3000000000": value out of range (see \'kubectl ray scale cluster --help\')\n'),
     (["-w", "default-group", "--min-replicas", "5", "--max-replicas", "3"], 2,
      "error: --min-replicas (5) cannot be greater than --max-replicas (3)\n"),
     (["-w", "default-group", "-r", "1", "--min-replicas", "2"], 2,
@@ -176,16 +177,14 @@ def test_validation_errors(demo, args, code, message):
 def test_non_integer_replicas_is_a_usage_error(demo):
     result = demo.run("scale", "cluster", "demo", "-w", "default-group", "-r", "two")
     assert result.exit_code == 2
-    assert result.stderr == ("error: Invalid value for '-r' / '--replicas': 'two' is not a valid integer. "
-                             "(see 'kubectl ray scale cluster --help')\n")
+    assert result.stderr == ('error: invalid argument "two" for "-r, --replicas" flag: strconv.ParseInt: parsing '
+                             "\"two\": invalid syntax (see 'kubectl ray scale cluster --help')\n")
     assert demo.emu.requests_where() == []
 
 
 def test_cluster_not_found(demo):
     result = demo.run("scale", "cluster", "nope", "-w", "default-group", "-r", "1")
-    assert (result.exit_code, result.stderr) == (
-        1, 'error: failed to scale worker group default-group in Ray cluster nope in namespace default: '
-           'rayclusters.ray.io "nope" not found\n')
+    assert (result.exit_code, result.stderr) == (1, 'Error from server (NotFound): rayclusters.ray.io "nope" not found\n')
     assert demo.emu.writes() == []
 
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import functools
-import sys
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import click
 
-from kubectl_ray.cli import GLOBAL_FLAGS_EPILOG
+from kubectl_ray.cli import registry
+from kubectl_ray.cli.grammar import PflagCommand, PflagGroup
+from kubectl_ray.cli.registry import GLOBAL_FLAGS_EPILOG
+from kubectl_ray.env import CommandEnv, flags_from_kwargs
 from kubectl_ray.kube.flags import ConnectionFlags
-
-if TYPE_CHECKING:
-    from kubectl_ray.kube.client import KubeClient
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 OUTPUT_FORMATS = ("json", "yaml", "wide", "name")
@@ -37,18 +35,11 @@ _CONNECTION_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--tls-server-name",), {"help": "Server name to use for server certificate validation. If it is not provided, the hostname used to contact the server is used"}),
     (("--request-timeout",), {"help": "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests."}),
 ]
-CONNECTION_PARAM_NAMES = (
-    "kubeconfig", "context", "cluster", "user", "namespace", "server", "token", "as_user", "as_groups", "as_uid",
-    "certificate_authority", "client_certificate", "client_key", "insecure_skip_tls_verify", "tls_server_name",
-    "request_timeout",
-)
 
 
 def _debug_callback(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     if value:
-        from kubectl_ray import cli
-
-        cli.DEBUG = True
+        registry.set_debug(True)
     return value
 
 
@@ -63,58 +54,6 @@ def add_connection_options(func: Any, *, hidden: bool) -> Any:
     existing = getattr(func, "__click_params__", [])
     func.__click_params__ = existing + list(reversed(params))  # click reverses this list when it builds the command
     return func
-
-
-def flags_from_kwargs(kwargs: dict[str, Any]) -> ConnectionFlags:
-    values = {name: kwargs.pop(name) for name in CONNECTION_PARAM_NAMES if name in kwargs}
-    values["as_groups"] = tuple(values.get("as_groups") or ())
-    values["insecure_skip_tls_verify"] = bool(values.get("insecure_skip_tls_verify"))
-    return ConnectionFlags(**values)
-
-
-@dataclass
-class CommandEnv:
-    """Per-invocation state: the connection flags and, once needed, the API client."""
-
-    flags: ConnectionFlags = field(default_factory=ConnectionFlags)
-    _kube: "KubeClient | None" = None
-    _namespace: tuple[str, bool] | None = None
-
-    def kube(self) -> "KubeClient":
-        if self._kube is None:
-            from kubectl_ray.kube import connect
-
-            self._kube = connect(self.flags)
-        return self._kube
-
-    @property
-    def namespace(self) -> str:
-        return self._resolved_namespace()[0]
-
-    @property
-    def namespace_explicit(self) -> bool:
-        return self._resolved_namespace()[1]
-
-    def _resolved_namespace(self) -> tuple[str, bool]:
-        """flag > kubeconfig context > default, without reading credentials (works offline)."""
-        if self._kube is not None:
-            return self._kube.namespace, self._kube.namespace_explicit
-        if self._namespace is None:
-            if self.flags.namespace:
-                self._namespace = (self.flags.namespace, True)
-            else:
-                from kubectl_ray.kube.kubeconfig import resolve_namespace
-
-                self._namespace = resolve_namespace(self.flags)
-        return self._namespace
-
-    @property
-    def out(self) -> Any:
-        return sys.stdout
-
-    @property
-    def err(self) -> Any:
-        return sys.stderr
 
 
 def kube_command(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -159,7 +98,7 @@ def output_option(choices: tuple[str, ...] = OUTPUT_FORMATS, help_text: str | No
     )
 
 
-class KubectlCommand(click.Command):
+class KubectlCommand(PflagCommand):
     """A command whose help ends with the pointer to the connection flags."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -168,7 +107,7 @@ class KubectlCommand(click.Command):
         formatter.write_text(GLOBAL_FLAGS_EPILOG)
 
 
-class KubectlGroup(click.Group):
+class KubectlGroup(PflagGroup):
     command_class = KubectlCommand
     group_class = type  # subgroups are KubectlGroup too
 
@@ -183,6 +122,22 @@ class KubectlGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         name, cmd, rest = super().resolve_command(ctx, args)
         return (cmd.name if cmd else name), cmd, rest
+
+
+RESOURCE_FLAGS = ("head_cpu", "head_gpu", "head_memory", "head_ephemeral_storage", "worker_cpu", "worker_gpu",
+                  "worker_tpu", "worker_memory", "worker_ephemeral_storage")
+
+
+def reject_empty_quantities(ctx: click.Context, flags: dict[str, Any]) -> None:
+    """A resource flag given as "" is an invalid quantity, as upstream says (`--head-memory ""`); only a
+    flag left out keeps its default. Upstream checks `cmd.Flags().Changed(name)` the same way."""
+    from click.core import ParameterSource
+
+    from kubectl_ray.parsing import parse_quantity_flag
+
+    for name in RESOURCE_FLAGS:
+        if flags.get(name) == "" and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+            parse_quantity_flag("--" + name.replace("_", "-"), "")
 
 
 def examples(*lines: str) -> str:

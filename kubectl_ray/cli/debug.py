@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from kubectl_ray import completion
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, examples, kube_command
+from kubectl_ray import names
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import ExitCode, KubectlRayError, UsageError
 
 
@@ -31,7 +32,7 @@ from kubectl_ray.errors import ExitCode, KubectlRayError, UsageError
     "kubectl ray debug rayjob/nightly -o json",
     "kubectl ray debug my-cluster --bundle my-cluster.tar.gz",
 ))
-@click.argument("target", required=False, metavar="[NAME | TYPE/NAME]", shell_complete=completion.ray_targets())
+@click.argument("target", required=False, metavar="[NAME | TYPE/NAME]", shell_complete=names.ray_targets())
 @click.option("-A", "--all-namespaces", is_flag=True, help="Scan Ray resources in every namespace.")
 @click.option("-o", "--output", type=click.Choice(["json"], case_sensitive=False),
               help="Output format: json (schema kubectl-ray.debug/v1).")
@@ -98,9 +99,7 @@ def _run(env: CommandEnv, options: dict[str, Any], *, output: str | None, addres
         report.write_json(sys.stdout, snap, diagnoses, single=single, bundle=source)
     elif single:
         if not diagnoses[0].found and not diagnoses[0].findings:
-            t = diagnoses[0].target
-            raise KubectlRayError(f'{t.kind} "{t.name}" not found in namespace "{t.namespace}"'
-                                  + (f" in bundle {from_bundle}" if from_bundle else ""), exit_code=ExitCode.NOT_RUN)
+            raise _target_not_found(env, diagnoses[0].target, options["ref"], from_bundle)
         report.write_human(sys.stdout, snap, diagnoses[0], color=color, bundle=source)
     else:
         _scan_output(snap, diagnoses, options)
@@ -152,7 +151,7 @@ def _snapshot(env: CommandEnv, options: dict[str, Any]):  # -> tuple[Snapshot, b
             raise DiagnosisNotRun(f"{ref} is not in bundle {options['from_bundle']} (it holds: {available})")
         snap.targets = matches[:1]
         return snap, True
-    from kubectl_ray.kube.errors import ApiError, ConfigError, ConnectionFailed
+    from kubectl_ray.errors import Interrupted
 
     try:
         kube = env.kube()
@@ -162,7 +161,9 @@ def _snapshot(env: CommandEnv, options: dict[str, Any]):  # -> tuple[Snapshot, b
         snap = collector.collect_scan(None if options["all_namespaces"] else env.namespace)
         snap.meta["scan"] = True
         return snap, False
-    except (ConnectionFailed, ApiError, ConfigError) as exc:  # e.g. no kubeconfig, an exec plugin that hangs
+    except Interrupted:
+        raise
+    except KubectlRayError as exc:  # no kubeconfig, unreachable, forbidden...: it could not look (3)
         raise _not_run(exc) from None
 
 
@@ -172,7 +173,17 @@ class _NotRun(KubectlRayError):
 
 
 def _not_run(exc: KubectlRayError) -> KubectlRayError:
-    return _NotRun(exc.render())
+    return exc if exc.exit_code == ExitCode.NOT_RUN else _NotRun(exc.render())
+
+
+def _target_not_found(env: CommandEnv, target: Any, ref: Any, bundle: str | None) -> KubectlRayError:
+    """kubectl's NotFound line (with the other Ray kind of that name, if one exists); exit 3."""
+    if bundle:
+        return _NotRun(f'error: {target.kind} "{target.name}" not found in namespace "{target.namespace}" '
+                       f"in bundle {bundle}")
+    from kubectl_ray.kube.targets import not_found
+
+    return _NotRun(not_found(env.kube(), ref, target.namespace).render())
 
 
 def _scan_output(snap: Any, diagnoses: list[Any], options: dict[str, Any]) -> None:

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kubectl_ray import completion
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, examples, kube_command
+from kubectl_ray import names
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.cli.dryrun import CLIENT, NONE, SERVER, dry_run_option, dry_run_suffix, parse_dry_run
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError, UsageError
 
 if TYPE_CHECKING:
@@ -35,14 +37,19 @@ WATCH_SLICE_SECONDS = 30  # one watch request at most this long, then GET again
     "",
     "# Types are case-insensitive; plural and ray.io forms work too",
     "kubectl ray delete RayCluster/a rayclusters/b -y",
+    "",
+    "# Only ask the API server whether the delete would succeed",
+    "kubectl ray delete rayjob/my-job --dry-run=server",
 ))
-@click.argument("targets", nargs=-1, metavar="(NAME | TYPE/NAME)...", shell_complete=completion.ray_targets())
+@click.argument("targets", nargs=-1, metavar="(NAME | TYPE/NAME)...", shell_complete=names.ray_targets())
 @click.option("-y", "--yes", is_flag=True, default=False, help="Answer 'yes' to the confirmation and run non-interactively.")
 @click.option("--wait", is_flag=True, default=False, help="Wait until every deleted resource is gone.")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="DURATION",
               help="How long --wait waits in total (e.g. 30s, 5m); 0 checks once.")
+@dry_run_option("client: check that each resource exists and print what would be deleted; server: send the "
+                "deletes with dryRun=All (nothing is deleted); none: delete. A dry run asks no confirmation.")
 @kube_command
-def delete(env: CommandEnv, targets: tuple[str, ...], yes: bool, wait: bool, timeout: str) -> None:
+def delete(env: CommandEnv, targets: tuple[str, ...], yes: bool, wait: bool, timeout: str, dry_run: str) -> None:
     """Delete RayClusters (NAME or raycluster/NAME), RayJobs (rayjob/NAME) and RayServices
     (rayservice/NAME) in the namespace.
 
@@ -51,13 +58,14 @@ def delete(env: CommandEnv, targets: tuple[str, ...], yes: bool, wait: bool, tim
     """
     from kubectl_ray.parsing import parse_duration
 
+    mode = parse_dry_run(dry_run)
     refs = parse_targets(targets)
     timeout_seconds = parse_duration("--timeout", timeout)
     namespace = env.namespace
-    if not yes and not confirm(refs, namespace):
+    if mode == NONE and not yes and not confirm(refs, namespace):
         click.echo("Canceled deletion.")
         return
-    failures = _delete_all(env, refs, wait, timeout_seconds)
+    failures = _delete_all(env, refs, mode, wait and mode == NONE, timeout_seconds)
     if failures:
         # Each failure already has its error line (kubectl style); a summary only when there were several.
         if len(refs) > 1:
@@ -100,7 +108,7 @@ def confirm(refs: list["ResourceRef"], namespace: str) -> bool:
     return answer.lower() in ("y", "yes")
 
 
-def _delete_all(env: CommandEnv, refs: list["ResourceRef"], wait: bool, timeout_seconds: float) -> int:
+def _delete_all(env: CommandEnv, refs: list["ResourceRef"], mode: str, wait: bool, timeout_seconds: float) -> int:
     """Delete in order, report each failure on stderr and go on; then optionally wait. Returns failures."""
     import time
 
@@ -112,12 +120,12 @@ def _delete_all(env: CommandEnv, refs: list["ResourceRef"], wait: bool, timeout_
     for ref in refs:
         res = RAY_RESOURCES[ref.type]
         try:
-            kube.delete(res, ref.name, namespace)
+            _delete_one(kube, ref, namespace, mode)
         except KubectlRayError as exc:
             _error_line(exc.render())
             failures += 1
             continue
-        click.echo(f'{res.singular_display} "{ref.name}" deleted')
+        click.echo(f'{res.singular_display} "{ref.name}" deleted{dry_run_suffix(mode)}')
         deleted.append((res, ref.name))
     if wait and deleted:
         deadline = time.monotonic() + timeout_seconds
@@ -135,6 +143,24 @@ def _delete_all(env: CommandEnv, refs: list["ResourceRef"], wait: bool, timeout_
                             f'{res.singular_display} "{name}" to be deleted')
                 failures += 1
     return failures
+
+
+def _delete_one(kube: "KubeClient", ref: "ResourceRef", namespace: str, mode: str) -> None:
+    """DELETE (with dryRun=All for server); client only checks that it exists. NotFound names other Ray
+    kinds of that name, like every command."""
+    from kubectl_ray.kube.errors import ApiError
+    from kubectl_ray.kube.resources import RAY_RESOURCES
+    from kubectl_ray.kube.targets import get_object, not_found
+
+    if mode == CLIENT:
+        get_object(kube, ref, namespace)
+        return
+    try:
+        kube.delete(RAY_RESOURCES[ref.type], ref.name, namespace, dry_run=mode == SERVER)
+    except ApiError as exc:
+        if exc.status == 404 and exc.names_an_object:
+            raise not_found(kube, ref, namespace) from None
+        raise
 
 
 def wait_until_gone(kube: "KubeClient", res: "Resource", name: str, namespace: str, deadline: float) -> bool:

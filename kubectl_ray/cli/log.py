@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kubectl_ray import completion
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, examples, kube_command
+from kubectl_ray import names
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError, UsageError
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class LogOptions:
     "# Print a link to Google Cloud Logging for the cluster's logs instead of downloading them",
     "kubectl ray log demo --link gke",
 ))
-@click.argument("target", metavar="(NAME | TYPE/NAME)", shell_complete=completion.ray_targets())
+@click.argument("target", metavar="(NAME | TYPE/NAME)", shell_complete=names.ray_targets())
 @click.option("--out-dir", default=None, metavar="DIR",
               help="Directory to save the logs in, created if needed (default: ./NAME).")
 @click.option("--node-type", type=click.Choice(NODE_TYPES, case_sensitive=False), default=None,
@@ -64,7 +65,7 @@ class LogOptions:
               help="How many pods to download at the same time.")
 @click.option("--overwrite", is_flag=True,
               help="Also write into pod folders that hold files this command did not write.")
-@click.option("--link", default=None, metavar="gke", shell_complete=completion.choices("gke"),
+@click.option("--link", default=None, metavar="gke", shell_complete=names.choices("gke"),
               help="Print a link to a cloud console to view the logs instead of downloading them; supports: gke.")
 @kube_command
 def log(env: CommandEnv, target: str, out_dir: str | None, node_type: str | None, worker_groups: tuple[str, ...],
@@ -141,6 +142,8 @@ def print_link(env: CommandEnv, options: LogOptions) -> None:
 
 
 def resolve_cluster(env: CommandEnv, ref: "ResourceRef") -> str:
+    """The RayCluster behind NAME or TYPE/NAME, through the resolver every command uses. A RayCluster's
+    pods are found by label (as upstream: even while it is being deleted); NotFound comes from run_log."""
     if ref.type == "raycluster":
         return ref.name
     from kubectl_ray.kube.targets import read_target, require_cluster
@@ -162,7 +165,9 @@ def run_log(env: CommandEnv, options: LogOptions) -> None:
         if options.worker_groups:
             detail += f", worker group {', '.join(options.worker_groups)}"
         if options.ref.type == "raycluster" and kube.get_or_none(RAYCLUSTERS, cluster, env.namespace) is None:
-            detail += f'; RayCluster "{cluster}" does not exist'
+            from kubectl_ray.kube.targets import not_found
+
+            raise not_found(kube, options.ref, env.namespace)
         raise KubectlRayError(f'No Ray nodes found for resource {cluster} in namespace "{env.namespace}" ({detail})')
     create_out_dir(options.out_dir)
     progress = _Progress(len(pods))

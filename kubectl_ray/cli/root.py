@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from kubectl_ray import __version__
-from kubectl_ray import cli as package
-from kubectl_ray.cli import COMMANDS, DESCRIPTION, PROG_NAME
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, GLOBAL_FLAGS_EPILOG, KubectlGroup, \
-    add_connection_options, flags_from_kwargs
+from kubectl_ray.cli import registry
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlGroup, add_connection_options
+from kubectl_ray.cli.registry import COMMANDS, DESCRIPTION, GLOBAL_FLAGS_EPILOG, PROG_NAME
+from kubectl_ray.env import CommandEnv, flags_from_kwargs
 from kubectl_ray.errors import ExitCode, KubectlRayError, one_line
 
 
@@ -24,7 +24,7 @@ class LazyRootGroup(KubectlGroup):
         return [name for name in COMMANDS if self._available(name)]
 
     def _available(self, name: str) -> bool:
-        return package._module_exists(COMMANDS[name][0])
+        return registry.module_exists(COMMANDS[name][0])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         name = self._canonical(cmd_name)
@@ -47,7 +47,6 @@ class LazyRootGroup(KubectlGroup):
             rows.append((label, COMMANDS[name][2]))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
-
 
 
 def _root(**kwargs: Any) -> None:
@@ -88,7 +87,7 @@ def run(args: list[str]) -> int:
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except KubectlRayError as exc:
-        if package.DEBUG:
+        if registry.DEBUG:
             import traceback
 
             traceback.print_exc()
@@ -101,7 +100,7 @@ def run(args: list[str]) -> int:
         _error_line(f"error: {one_line(exc.format_message())}")
         return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback by default
-        if package.DEBUG:
+        if registry.DEBUG:
             import traceback
 
             traceback.print_exc()

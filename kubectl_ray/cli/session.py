@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
 
-from kubectl_ray import completion
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, examples, kube_command
+from kubectl_ray import names
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import Interrupted, UsageError
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ START_TIMEOUT_SECONDS = 120.0  # default --timeout: a head pod that is still sta
     "# Listen on every interface, and show the kubectl command that runs",
     "kubectl ray session demo --address 0.0.0.0 -v",
 ))
-@click.argument("target", metavar="(NAME | TYPE/NAME)", shell_complete=completion.ray_targets())
+@click.argument("target", metavar="(NAME | TYPE/NAME)", shell_complete=names.ray_targets())
 @click.option("--port", "port_flags", multiple=True, metavar="LOCAL:REMOTE",
               help="Forward LOCAL to the head's REMOTE port; 0 or empty LOCAL picks a free port. Replaces the "
                    "default local port of REMOTE or adds REMOTE. Repeatable.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from kubectl_ray import __version__
-from kubectl_ray.cli.common import CONTEXT_SETTINGS, CommandEnv, KubectlCommand, examples, kube_command
+from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
+from kubectl_ray.env import CommandEnv
 from kubectl_ray.printing import print_objects, warn
 
 
@@ -64,10 +65,16 @@ def _server_report(env: CommandEnv) -> dict:
     install = lookup.primary
     if install is None:
         return report
-    report["kuberayOperator"] = {k: v for k, v in vars(install).items() if v not in (None, []) and k != "args"}
+    report["kuberayOperator"] = {_camel(k): v for k, v in vars(install).items() if v not in (None, []) and k != "args"}
     report["otherOperators"] = [
         {"namespace": i.namespace, "name": i.name, "version": i.version} for i in lookup.installs[1:]
     ]
     verdict = plugin_compatibility(install.version)
     report["compatibility"] = {"level": verdict.level, "message": verdict.message}
     return report
+
+
+def _camel(name: str) -> str:
+    """available_replicas -> availableReplicas: one JSON style, kubectl's, for every key of the report."""
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)

@@ -24,7 +24,7 @@ from kubectl_ray.debug.snapshot import Snapshot
 from kubectl_ray.errors import KubectlRayError
 
 if TYPE_CHECKING:
-    from kubectl_ray.cli.common import CommandEnv
+    from kubectl_ray.env import CommandEnv
 
 MAX_NODES = 2000
 NODE_FIELDS = ("node_id", "node_ip", "node_name", "is_head_node", "state", "state_message", "resources_total",

@@ -62,9 +62,9 @@ class KubeClient:
 
     def watch(self, res: Resource, namespace: str | None = None, *, name: str | None = None,
               label_selector: str | None = None, resource_version: str | None = None,
-              timeout_seconds: int = 60) -> Iterator[dict[str, Any]]:
+              timeout_seconds: int = 60, all_namespaces: bool = False) -> Iterator[dict[str, Any]]:
         """Watch events ({type, object}) until the server ends the stream (at most timeout_seconds)."""
-        ns = self._ns(res, namespace)
+        ns = None if all_namespaces else self._ns(res, namespace)
         query = {
             "watch": "true",
             "fieldSelector": f"metadata.name={name}" if name else None,
@@ -115,10 +115,12 @@ class KubeClient:
                           query=query, body=patch, content_type=content_type)
 
     def delete(self, res: Resource, name: str, namespace: str | None = None, *,
-               propagation: str = "Background") -> dict[str, Any]:
+               propagation: str = "Background", dry_run: bool = False) -> dict[str, Any]:
         ns = self._ns(res, namespace)
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
-        return self._json("DELETE", res.path(ns, name), RequestInfo("delete", res.display, ns, name), body=body)
+        query = {"dryRun": "All" if dry_run else None}
+        return self._json("DELETE", res.path(ns, name), RequestInfo("delete", res.display, ns, name), body=body,
+                          query=query)
 
     # --- pods -------------------------------------------------------------------------------
 

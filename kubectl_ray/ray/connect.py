@@ -26,13 +26,14 @@ from kubectl_ray.errors import KubectlRayError
 from kubectl_ray.ray.dashboard import DashboardClient, DashboardError, DashboardUnreachable
 
 if TYPE_CHECKING:
-    from kubectl_ray.cli.common import CommandEnv
+    from kubectl_ray.env import CommandEnv
 
 DASHBOARD_PORT = 8265
 DASHBOARD_PORT_NAME = "dashboard"
 TOKEN_KEY = "auth_token"
 PORT_FORWARD_TIMEOUT = 90.0  # kubectl itself waits up to 60 s for the pod
 DASHBOARD_READY_TIMEOUT = 60.0
+REFUSED = "connection refused"  # how DashboardClient words a refused connection
 
 Note = Callable[[str], None]
 
@@ -137,8 +138,12 @@ def _forwarder(env: "CommandEnv", cluster: Mapping[str, Any], *, verbose: bool, 
 
 
 def wait_for_dashboard(client: DashboardClient, *, timeout: float | None = None, note: Note = lambda _m: None,
-                       sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """GET /api/version until the dashboard answers (it starts a little after the head pod is Ready)."""
+                       sleep: Callable[[float], None] = time.sleep, given_address: bool = False) -> dict[str, Any]:
+    """GET /api/version until the dashboard answers (it starts a little after the head pod is Ready).
+
+    given_address: the user named the dashboard (--address), so a refused connection is final: nothing
+    of ours is starting behind that address, and waiting would only delay the error.
+    """
     timeout = DASHBOARD_READY_TIMEOUT if timeout is None else timeout
     deadline = time.monotonic() + timeout
     told = False
@@ -146,6 +151,8 @@ def wait_for_dashboard(client: DashboardClient, *, timeout: float | None = None,
         try:
             return client.version()
         except DashboardUnreachable as exc:
+            if given_address and REFUSED in exc.message:
+                raise
             if time.monotonic() >= deadline:
                 raise DashboardUnreachable(f"{exc.message} (gave up after {timeout:g}s)") from None
             if not told:

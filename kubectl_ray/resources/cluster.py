@@ -344,7 +344,7 @@ def _check_extended_resources(flag: str, resources: dict[str, str], opts: HeadOp
         if is_set(dedicated.get(key)):
             raise UsageError(f"{key} is set twice: by {flag} and by its own flag ({dedicated[key]!r})")
         quantity = parse_quantity_flag(f"{flag} {key}", value)
-        if quantity.value != quantity.value.to_integral_value():
+        if quantity.milli % 1000:
             raise UsageError(f"invalid {flag} {key}={value}: extended resources must be whole numbers")
 
 
@@ -487,11 +487,12 @@ def build_worker_group(group: WorkerGroupOptions, image: str, *, service_account
     """
     container: dict[str, Any] = {"name": WORKER_CONTAINER, "image": image}
     _add_container_extras(container, group, common_env or {}, gcsfuse, tpu=group.tpu)
-    spec: dict[str, Any] = {"groupName": group.name, "replicas": group.replicas}
-    if group.min_replicas is not None:
-        spec["minReplicas"] = group.min_replicas
-    if group.max_replicas is not None:
-        spec["maxReplicas"] = group.max_replicas
+    # minReplicas/maxReplicas always written, with the values the API server would default (0 and
+    # 2147483647): KubeRay >= 1.6 wants both when autoscaling is off, and `debug` (AS-09) checks the
+    # object as sent, not as a server that applies CRD defaults would store it.
+    spec: dict[str, Any] = {"groupName": group.name, "replicas": group.replicas,
+                            "minReplicas": 0 if group.min_replicas is None else group.min_replicas,
+                            "maxReplicas": INT32_MAX if group.max_replicas is None else group.max_replicas}
     spec["numOfHosts"] = group.num_of_hosts
     params = ray_start_params(group.ray_start_params, group.ray_resources)
     if params or always_ray_start_params:
@@ -528,7 +529,7 @@ def container_resources(*, cpu: str | None, memory: str | None, gpu: str | None,
                                  *((k, v, True) for k, v in (extended or {}).items())):
         if not is_set(value):
             continue
-        text = canonical_quantity(value)
+        text = quantity_as_written(value)
         requests[name] = text
         if limited:
             limits[name] = text
@@ -599,12 +600,12 @@ def _gcsfuse_annotations(fuse: GcsFuseOptions) -> dict[str, str]:
     # GKE injects the FUSE sidecar only into pods annotated gke-gcsfuse/volumes: "true".
     annotations = {"gke-gcsfuse/volumes": "true"}
     if is_set(fuse.cpu):
-        annotations["gke-gcsfuse/cpu-request"] = canonical_quantity(fuse.cpu)
+        annotations["gke-gcsfuse/cpu-request"] = quantity_as_written(fuse.cpu)
     for attr, name in (("memory", "memory"), ("ephemeral_storage", "ephemeral-storage")):
         value = getattr(fuse, attr)
         if is_set(value):
-            annotations[f"gke-gcsfuse/{name}-limit"] = canonical_quantity(value)
-            annotations[f"gke-gcsfuse/{name}-request"] = canonical_quantity(value)
+            annotations[f"gke-gcsfuse/{name}-limit"] = quantity_as_written(value)
+            annotations[f"gke-gcsfuse/{name}-request"] = quantity_as_written(value)
     return annotations
 
 
@@ -618,12 +619,14 @@ def is_set(value: object) -> bool:
         return True  # invalid, not unset: validation reports it
 
 
-def canonical_quantity(value: object) -> str:
-    """The text the API server stores for a quantity (`4096Mi` -> `4Gi`, `0.5` -> `500m`)."""
+def quantity_as_written(value: object) -> str:
+    """A quantity as the user wrote it (`1e9` stays `1e9`): the API server keeps a custom resource's
+    quantities as written, and so does upstream; only its validity is checked here."""
     try:
-        return str(parse_quantity(value))
+        parse_quantity(value)
     except QuantityError as exc:
         raise UsageError(f"{value!r} is not a valid resource quantity: {exc}") from None
+    return str(value)
 
 
 # --- existing clusters ------------------------------------------------------------------------

@@ -12,7 +12,6 @@ for `status.desiredGPU`.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
@@ -186,7 +185,7 @@ class Resources(NamedTuple):
 
 
 def _zero(binary: bool = False) -> Quantity:
-    return Quantity(Decimal(0), binary)
+    return Quantity(0, binary)
 
 
 NO_RESOURCES = Resources(_zero(), _zero(), _zero(), _zero(binary=True))
@@ -316,6 +315,12 @@ def worker_group_object(namespace: str, cluster: str, group: Mapping[str, Any], 
         "resources": {"cpu": cpu, "gpu": gpu, "tpu": tpu, "memory": memory},
         "spec": dict(group),
     }
+
+
+def worker_group_object_row(obj: Mapping[str, Any], at: datetime) -> Row:
+    """The table row of a worker_group_object (what `get workergroup` sorts and prints)."""
+    return worker_group_row(_text(obj.get("namespace")), _text(obj.get("cluster")), obj.get("spec") or {},
+                            _int(obj.get("readyPods")))
 
 
 # --- Ray nodes (pods) -------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def test_unreachable_api_server_exits_3(tmp_path) -> None:
 def test_missing_target_exits_3(emulator) -> None:
     result = emulator.run("debug", "rayjob/nope", "-n", "default")
     assert result.exit_code == 3
-    assert result.stderr == 'error: RayJob "nope" not found in namespace "default"\n'
+    assert result.stderr == 'Error from server (NotFound): rayjobs.ray.io "nope" not found\n'
 
 
 def test_missing_crds_are_finding_op_01_with_exit_code_1(emulator) -> None:

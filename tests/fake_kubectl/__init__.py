@@ -47,7 +47,7 @@ class FakeKubectl:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
 
-    def wait_for_runs(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def wait_for_runs(self, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while len(self.runs()) < count and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -113,3 +113,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for_reconnect(pid: int, url: str, patience: float = 60.0) -> bytes | None:
+    """Once kubectl `pid` has died, poll `url` until the restarted forward answers; None if it never
+    does within `patience` (a bound for a hung test, not a speed requirement: that is measured in
+    benchmarks/)."""
+    import urllib.request
+
+    deadline = time.monotonic() + patience
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            time.sleep(0.05)
+    return None

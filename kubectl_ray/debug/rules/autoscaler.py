@@ -11,7 +11,7 @@ from kubectl_ray.debug.model import (
     AUTOSCALER_CONTAINER, clusters, container_named, container_status, dig, env_value, events_matching, has_env,
     last_termination, latest, name_of, operator_for_namespace, parse_ray_image, target_object, vtext, waiting_reason,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import cluster_finding
 from kubectl_ray.debug.severity import (
     AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, DEGRADED, IGNORED_CONFIG, NOT_RECONCILED, PODS_NOT_CREATED, PODS_NOT_STARTING,

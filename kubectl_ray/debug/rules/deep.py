@@ -14,7 +14,7 @@ from typing import Any
 
 from kubectl_ray.debug.finding import AUTOSCALING_DOC, ERROR, TROUBLESHOOTING_DOC, WARNING, Evidence, note
 from kubectl_ray.debug.model import clusters, dig, gpu_limits, parse_ray_image, parse_ray_version, resource_quantity, vtext
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import cluster_finding
 from kubectl_ray.debug.severity import AT_RISK, DEGRADED, HEAD_DOWN, STALLED
 from kubectl_ray.debug.snapshot import Snapshot

@@ -7,7 +7,7 @@ from kubectl_ray.debug.model import (
     FT_ANNOTATION, STORAGE_NS_ANNOTATION, age_seconds, annotations_of, clusters, dig, env_value,
     has_env, last_termination, name_of, pod_ready, ray_container_status, short_age, target_object, waiting_reason,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import cluster_finding
 from kubectl_ray.debug.severity import (
     AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, HEAD_DOWN, MISSING_DEPENDENCY, NOT_RECONCILED, PODS_NOT_STARTING,

@@ -8,7 +8,7 @@ from kubectl_ray.debug.finding import ERROR, GPU_DOC, INFO, K8S_GPU_DOC, WARNING
 from kubectl_ray.debug.model import (
     clusters, dig, env_value, gpu_limits, gpu_requests, name_of, parse_ray_image, ray_container,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import cluster_finding, pods_summary, roles
 from kubectl_ray.debug.rules.scheduling import blocked, scheduling_evidence
 from kubectl_ray.debug.severity import AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, PODS_NOT_CREATED, PODS_NOT_SCHEDULED

@@ -11,7 +11,7 @@ from kubectl_ray.debug.model import (
     last_termination, latest, name_of, pod_condition, pod_deleting, pod_phase, pod_ready, pod_ref,
     ray_container, ray_container_status, short_age, vtext,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import STALE_AFTER_SECONDS, cluster_finding
 from kubectl_ray.debug.severity import AT_RISK, CONFIG_CANNOT_WORK, HEAD_DOWN, PODS_NOT_CREATED, WORKLOAD_FAILED
 

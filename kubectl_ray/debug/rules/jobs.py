@@ -9,7 +9,7 @@ from kubectl_ray.debug.model import (
     SUBMITTER_CONTAINER, age_seconds, clusters, container_status, current_termination, dig, events_matching, labels_of,
     latest, name_of, short_age, target_object,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import finding, scope_of, target_ref
 from kubectl_ray.debug.severity import (
     BY_DESIGN, DEGRADED, IGNORED_CONFIG, MISSING_DEPENDENCY, NOT_RECONCILED, STALLED, WORKLOAD_FAILED,

@@ -9,7 +9,7 @@ from kubectl_ray.debug.finding import CONFIG_DOC, ERROR, INFO, RAYSERVICE_DOC, T
 from kubectl_ray.debug.model import (
     age_seconds, annotations_of, clusters, dig, events_matching, labels_of, latest, name_of, short_age, vtext,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import STALE_AFTER_SECONDS, cluster_finding
 from kubectl_ray.debug.severity import (
     AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, NOT_RECONCILED, PODS_NOT_STARTING, WORKERS_CUT_OFF,

@@ -10,7 +10,7 @@ from kubectl_ray.debug.finding import ERROR, INFO, INSTALL_DOC, UPGRADE_DOC, WAR
 from kubectl_ray.debug.model import (
     annotations_of, clusters, dig, events_matching, latest, name_of, operators, operator_for_namespace, target_object,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import crs, finding, kind_ref, stale_status, target_ref
 from kubectl_ray.debug.severity import AT_RISK, BY_DESIGN, IGNORED_CONFIG, NOT_RECONCILED, STALLED
 from kubectl_ray.debug.snapshot import Snapshot

@@ -12,7 +12,7 @@ from kubectl_ray.debug.finding import CONFIG_DOC, ERROR, TROUBLESHOOTING_DOC, WA
 from kubectl_ray.debug.model import (
     AUTOSCALER_CONTAINER, clusters, dig, last_termination, latest, name_of, pod_phase, ray_container, waiting_reason,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import cluster_finding, pods_summary, roles
 from kubectl_ray.debug.severity import DEGRADED, HEAD_DOWN, PODS_NOT_STARTING
 

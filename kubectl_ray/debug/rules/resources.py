@@ -9,7 +9,7 @@ from typing import Any
 
 from kubectl_ray.debug.finding import CONFIG_DOC, ERROR, INFO, WARNING, field_ev, note
 from kubectl_ray.debug.model import annotations_of, clusters, dig, name_of, ray_container, resource_quantity
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import cluster_finding, pods_summary, roles
 from kubectl_ray.debug.severity import AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, IGNORED_CONFIG, NOT_RECONCILED
 

@@ -24,7 +24,7 @@ from kubectl_ray.debug.model import (
     age_seconds, clusters, dig, events_matching, labels_of, latest, name_of, pod_condition, pod_phase, short_age,
     target_object,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import STUCK_AFTER_SECONDS, cluster_finding, finding, pods_summary, roles, scope_of, \
     target_ref
 from kubectl_ray.debug.severity import BY_DESIGN, PODS_NOT_CREATED, PODS_NOT_SCHEDULED, STALLED

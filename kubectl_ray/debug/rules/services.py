@@ -8,7 +8,7 @@ from kubectl_ray.debug.finding import ERROR, INFO, RAYSERVICE_DOC, WARNING, even
 from kubectl_ray.debug.model import (
     age_seconds, clusters, dig, events_matching, labels_of, latest, pod_phase, pod_ready, short_age, target_object,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import finding, pods_summary, scope_of, target_ref
 from kubectl_ray.debug.severity import BY_DESIGN, IGNORED_CONFIG, NOT_RECONCILED, STALLED, WORKLOAD_FAILED
 from kubectl_ray.debug.snapshot import Snapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kubectl_ray.debug.finding import INFO, field_ev, note
 from kubectl_ray.debug.model import clusters, operator_for_namespace, pod_ready
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import cluster_finding
 from kubectl_ray.debug.severity import BY_DESIGN
 

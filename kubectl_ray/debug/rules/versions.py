@@ -8,7 +8,7 @@ from kubectl_ray.debug.finding import CONFIG_DOC, ERROR, INFO, UPGRADE_DOC, WARN
 from kubectl_ray.debug.model import (
     clusters, dig, operator_for_namespace, operators, parse_ray_image, target_object, vtext,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import cluster_finding, finding, target_ref
 from kubectl_ray.debug.severity import AT_RISK, BY_DESIGN, CONFIG_CANNOT_WORK, IGNORED_CONFIG
 from kubectl_ray.debug.snapshot import Snapshot

@@ -9,7 +9,7 @@ from kubectl_ray.debug.model import (
     WAIT_GCS_READY, age_seconds, clusters, container_status, dig, last_termination, name_of, operator_for_namespace,
     ray_container, short_age,
 )
-from kubectl_ray.debug.rules import rule
+from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import STALE_AFTER_SECONDS, STUCK_AFTER_SECONDS, cluster_finding, pods_summary
 from kubectl_ray.debug.severity import (
     BY_DESIGN, HEAD_DOWN, IGNORED_CONFIG, NOT_RECONCILED, PODS_NOT_CREATED, PODS_NOT_STARTING, WORKERS_CUT_OFF,
