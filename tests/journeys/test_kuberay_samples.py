@@ -8,6 +8,7 @@ is not in ../shared/crds, ...) are left out of the apply; the Ray objects of eve
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -44,16 +45,20 @@ def sample_files() -> list[str]:
                          for d in yaml.safe_load_all(p.read_text())))
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[Emulator, dict[str, str]]]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, Player, dict[str, str]]]:
+    """One emulator and KubeRay player for every sample (each in its own namespace), so kubectl's
+    discovery cache is filled once."""
+    if shutil.which("kubectl") is None:
         pytest.skip("SKIPPED LOUDLY: these tests run the real kubectl; it is not on PATH")
+    tmp = tmp_path_factory.mktemp("samples")
     emu = Emulator()
+    player = Player(emu, mode="instant", gates=sorted({g for gates in GATES.values() for g in gates}))
     with EmulatorServer(emu) as server:
-        path = write_kubeconfig(tmp_path / "kubeconfig", kubeconfig(server.url))
-        yield emu, {"KUBECONFIG": path, "KUBECACHEDIR": str(tmp_path / "kube-cache"), "PATH": "/usr/bin:/bin",
-                    "HOME": str(tmp_path)}
+        path = write_kubeconfig(tmp / "kubeconfig", kubeconfig(server.url))
+        yield emu, player.start(), {"KUBECONFIG": path, "KUBECACHEDIR": str(tmp / "kube-cache"),
+                                    "PATH": "/usr/bin:/bin", "HOME": str(tmp)}
+        player.stop()
 
 
 def kubectl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -69,37 +74,39 @@ def test_every_sample_file_is_covered() -> None:
 
 
 @pytest.mark.parametrize("name", sample_files() if shared_path("samples").exists() else [])
-def test_sample_is_accepted_defaulted_reconciled_and_printed(name: str, cluster: tuple[Emulator, dict[str, str]],
+def test_sample_is_accepted_defaulted_reconciled_and_printed(name: str, served: tuple[Emulator, Player, dict[str, str]],
                                                             tmp_path: Path) -> None:
-    emu, env = cluster
+    emu, player, env = served
     docs = [d for d in yaml.safe_load_all(shared_path("samples", name).read_text()) if isinstance(d, dict)]
-    served = [d for d in docs if emu.registry.by_kind(d.get("apiVersion", ""), d.get("kind", ""))]
-    ray = [d for d in served if d["kind"] in RAY_KINDS]
+    kept = [d for d in docs if emu.registry.by_kind(d.get("apiVersion", ""), d.get("kind", ""))]
+    ray = [d for d in kept if d["kind"] in RAY_KINDS]
     if not ray:
         pytest.skip(f"{name} holds only {sorted({d['kind'] for d in docs if d.get('kind') not in RAY_KINDS})} "
                     "(no CRD for them in ../shared/crds)")
-    player = Player(emu, mode="instant", gates=GATES.get(name, ())).start()
+    ns = "s-" + hashlib.sha1(name.encode()).hexdigest()[:10]
+    emu.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    events_before = {e["metadata"]["uid"] for e in emu.view("events")}
     for selected in {(d["spec"].get("clusterSelector") or {}).get("ray.io/cluster") for d in ray} - {None}:
         existing = yaml.safe_load(shared_path("samples", "ray-cluster.sample.yaml").read_text())  # as the sample says
         existing["metadata"]["name"] = selected
-        emu.create("rayclusters", existing, "default")
+        emu.create("rayclusters", existing, ns)
     manifest = tmp_path / name
-    manifest.write_text(yaml.safe_dump_all(served))
+    manifest.write_text(yaml.safe_dump_all(kept))
 
-    generated = any(not d["metadata"].get("name") for d in served)  # `kubectl apply` refuses generateName
-    applied = kubectl(env, "create" if generated else "apply", "-f", str(manifest))
+    generated = any(not d["metadata"].get("name") for d in kept)  # `kubectl apply` refuses generateName
+    applied = kubectl(env, "create" if generated else "apply", "-n", ns, "-f", str(manifest))
     assert applied.returncode == 0, applied.stderr
-    player.settle()
+    player.settle(resync=False)  # (each write was settled already; the other samples need no second look)
     assert not player.errors, player.errors
     if generated:
-        for doc, obj in zip(ray, _created(emu, ray)):
+        for doc, obj in zip(ray, _created(emu, ray, ns)):
             doc["metadata"]["name"] = obj["metadata"]["name"]
 
-    warnings = [e for e in emu.view("events") if e.get("reason") in OPERATOR_WARNINGS]
+    warnings = [e for e in emu.view("events", ns) if e.get("reason") in OPERATOR_WARNINGS
+                and e["metadata"]["uid"] not in events_before]
     assert not warnings, [(e["reason"], e["message"]) for e in warnings]
     for doc in ray:
         kind, obj_name = doc["kind"], doc["metadata"]["name"]
-        ns = doc["metadata"].get("namespace") or "default"
         stored = emu.get(kind.lower() + "s", ns, obj_name)
         assert stored is not None, (kind, obj_name)
         _assert_defaulted(stored)
@@ -107,11 +114,11 @@ def test_sample_is_accepted_defaulted_reconciled_and_printed(name: str, cluster:
         _assert_printer_columns(env, kind, obj_name, ns)
 
 
-def _created(emu: Emulator, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _created(emu: Emulator, docs: list[dict[str, Any]], ns: str) -> list[dict[str, Any]]:
     out = []
     for doc in docs:
         prefix = doc["metadata"].get("name") or doc["metadata"]["generateName"]
-        out.append(next(o for o in emu.view(doc["kind"].lower() + "s") if o["metadata"]["name"].startswith(prefix)))
+        out.append(next(o for o in emu.view(doc["kind"].lower() + "s", ns) if o["metadata"]["name"].startswith(prefix)))
     return out
 
 
