@@ -18,9 +18,7 @@ def guarded(command: Callable[[], object]) -> int:
         return ExitCode.INTERRUPTED
     except KubectlRayError as exc:
         if registry.DEBUG:
-            import traceback
-
-            traceback.print_exc()
+            print_traceback()
         error_line(exc.render())
         return int(exc.exit_code)
     except BrokenPipeError:
@@ -28,12 +26,27 @@ def guarded(command: Callable[[], object]) -> int:
         return ExitCode.ERROR
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback by default
         if registry.DEBUG:
-            import traceback
-
-            traceback.print_exc()
-        error_line(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with --debug for a traceback)")
+            print_traceback()
+        error_line(f"error: unexpected {type(exc).__name__}: {one_line(redacted(str(exc)))} (run with --debug for a traceback)")
         return ExitCode.ERROR
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def redacted(text: str) -> str:
+    """Exception text can quote a credential (a header, a URL, a command line): never print it."""
+    from kubectl_ray.debug.redact import redact_text
+
+    return redact_text(text)
+
+
+def print_traceback() -> None:
+    """`--debug`: the traceback of the exception being handled, redacted like any other output."""
+    import traceback
+
+    try:
+        sys.stderr.write(redacted(traceback.format_exc()))
+    except (BrokenPipeError, ValueError):
+        pass
 
 
 def error_line(text: str) -> None:

@@ -1,5 +1,6 @@
 """`kubectl ray job submit|logs|stop` end to end: a real Ray 2.x head on 127.0.0.1 runs the jobs, the API
-emulator plays KubeRay (tests/e2e/operator.py), and a recording proxy sits in front of the dashboard.
+emulator plays KubeRay (its KubeRay player in instant mode, tests/e2e/operator.py), and a recording proxy
+sits in front of the dashboard.
 
 Jobs are short (about 1-3 s); one Ray head serves the whole session. Every process a test starts
 is stopped by that test.
@@ -249,7 +250,8 @@ def test_cluster_timeout_deletes_the_rayjob(emulator: EmulatorHandle, dashboard:
     assert result.stderr.strip().splitlines()[-1] == (
         f'error: timed out after 2s waiting for RayCluster "{cluster}" of RayJob "slow" to be ready (last state: '
         "no state yet, HeadPodReady=False (ContainersNotReady: containers with unready status: [ray-head]), "
-        "RayClusterProvisioned=False (RayClusterPodsProvisioning)); deleted RayJob \"slow\" created by this command")
+        "RayClusterProvisioned=False (RayClusterPodsProvisioning: RayCluster Pods are being provisioned for first time)); "
+        "deleted RayJob \"slow\" created by this command")
     assert f'Waiting for RayCluster "{cluster}": no state yet' in result.stderr
     assert rayjob(emulator, "slow") is None
     deletes = emulator.emu.requests_where(verb="delete", resource="rayjobs")
