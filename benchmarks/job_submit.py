@@ -16,14 +16,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, env_with_plugin, machine_facts, plugin_cmd  # noqa: E402
+from common import REPO, env_with_plugin, machine_facts, plugin_cmd, run_measured  # noqa: E402
 
 from tests.e2e.operator import play_kuberay  # noqa: E402
 from tests.emulator import Emulator, EmulatorServer, kubeconfig, write_kubeconfig  # noqa: E402
@@ -32,15 +30,9 @@ ENTRYPOINT = ["python", "-c", "print(1)"]
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one run; a failure stops the benchmark with its stderr."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {err.strip()[-400:]}")
-    return elapsed, usage.ru_maxrss
+    """Wall seconds and the process's own peak RSS (KiB, VmHWM) of one run; a failure stops the benchmark."""
+    sample = run_measured(cmd, env)
+    return sample.seconds, sample.peak_rss_kb
 
 
 def ray_cli() -> str | None:

@@ -32,13 +32,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, env_with_plugin, machine_facts, markdown_table, plugin_cmd  # noqa: E402
+from common import EMULATOR_SHARE_FLAG, REPO, PeakSampler, env_with_plugin, machine_facts, markdown_table, plugin_cmd  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from tests.emulator import Emulator, EmulatorServer, kubeconfig, write_kubeconfig  # noqa: E402
@@ -46,7 +45,6 @@ from tests.emulator import Emulator, EmulatorServer, kubeconfig, write_kubeconfi
 MIB = 1 << 20
 RAY_LOGS = "/tmp/ray/session_latest/logs"
 LOG_FILES = ("raylet.out", "gcs_server.out", "dashboard.log", "python-core-driver.log", "worker-0001.out")
-EMULATOR_SHARE_FLAG = 0.5
 TARGET_SPEEDUP = 1.5
 
 
@@ -131,41 +129,18 @@ def _cpu_ticks() -> tuple[int, int]:
     return sum(values) - values[3] - values[4], sum(values)
 
 
-def _vm_hwm_kb(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, float, float, float]:
+def run_client(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, float, float, float]:
     """(wall s, client CPU s, its peak RSS KiB, CPU s of this process, of its other children, machine cores busy)."""
-    peak = [0]
     busy_before, _ = _cpu_ticks()
-    done = threading.Event()
     cpu_before = time.process_time()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-
-    def watch() -> None:
-        while not done.is_set():
-            value = _vm_hwm_kb(proc.pid)
-            if value:
-                peak[0] = max(peak[0], value)
-            done.wait(0.01)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
+    sampler = PeakSampler(proc.pid, interval=0.01)
     err = proc.stderr.read() if proc.stderr else b""  # drained while it runs: a full pipe would stall it
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
-    done.set()
-    watcher.join()
+    peak = sampler.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.decode(errors='replace')[-500:]}")
@@ -174,7 +149,7 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int
     children_cpu = (children_after.ru_utime + children_after.ru_stime
                     - children_before.ru_utime - children_before.ru_stime - client_cpu)
     busy = (_cpu_ticks()[0] - busy_before) / os.sysconf("SC_CLK_TCK") / elapsed
-    return elapsed, client_cpu, peak[0], time.process_time() - cpu_before, max(children_cpu, 0.0), busy
+    return elapsed, client_cpu, peak, time.process_time() - cpu_before, max(children_cpu, 0.0), busy
 
 
 def measure(pods: int, mb_per_pod: int, concurrency: int, work: Path, rate: float | None) -> Run:
@@ -190,7 +165,7 @@ def measure(pods: int, mb_per_pod: int, concurrency: int, work: Path, rate: floa
         kc = write_kubeconfig(work / "kubeconfig", kubeconfig(server.url))
         cmd = plugin_cmd("log", "big", "--out-dir", str(out), "--max-concurrency", str(concurrency),
                          "--kubeconfig", kc)
-        seconds, client_cpu, peak, loop_cpu, tar_cpu, busy = run_measured(cmd, env_with_plugin())
+        seconds, client_cpu, peak, loop_cpu, tar_cpu, busy = run_client(cmd, env_with_plugin())
     saved = tree_size(out)
     shutil.rmtree(out, ignore_errors=True)
     expected = pods * (size // 2 + tree_size(log_dir))

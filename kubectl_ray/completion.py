@@ -10,7 +10,7 @@ The completer walks the click command tree, so new commands and flags complete w
 here. Which names a parameter takes is said by the command, with a name provider from
 `kubectl_ray.names` passed as click's `shell_complete=` (commands never import this module).
 Without one, a parameter completes by its type (click.Choice: its choices; click.Path: files or
-directories) or, for options, by its name (OPTION_DEFAULTS: the connection flags, --ray-cluster,
+directories) or, for options, by its name (option_defaults(): the connection flags, --ray-cluster,
 --worker-group, --file, --dry-run); anything else completes nothing (and no file names).
 """
 
@@ -20,10 +20,6 @@ import os
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
-
-from kubectl_ray import names
-from kubectl_ray.names import choices, debug_traceback, directories, files, items_of, kubeconfig_entries, namespaces, \
-    ray_clusters, worker_groups
 
 if TYPE_CHECKING:
     import click
@@ -58,22 +54,31 @@ class Completion:
 
 def main(argv: list[str] | None = None) -> int:
     """`kubectl_complete-ray ARG... TOCOMPLETE`; always exits 0 (a failed TAB just offers nothing)."""
-    names.start_budget()
     args = list(sys.argv[1:] if argv is None else argv)
     words, incomplete = (args[:-1], args[-1]) if args else ([], "")
+    if not words and not incomplete.startswith("-"):  # `kubectl ray <TAB>`: from the registry, without click
+        _write(_candidates(root_commands(incomplete)))
+        return 0
+    from kubectl_ray import names
+
+    names.start_budget()
     try:
         result = complete(words, incomplete)
     except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
-        debug_traceback()
+        names.debug_traceback()
         result = Completion([], NO_FILE_COMP)
+    _write(result)
+    if names.abandoned():
+        os._exit(0)  # a lookup thread is stuck in DNS or a dead socket: do not wait for it at exit
+    return 0
+
+
+def _write(result: Completion) -> None:
     try:
         sys.stdout.write(result.render())
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         pass
-    if names.abandoned():
-        os._exit(0)  # a lookup thread is stuck in DNS or a dead socket: do not wait for it at exit
-    return 0
 
 
 def complete(words: list[str], incomplete: str, cli: "click.Command | None" = None) -> Completion:
@@ -170,7 +175,7 @@ def _complete_command(ctx: "click.Context", incomplete: str) -> list["Completion
     slash = getattr(ctx.command, "complete_type_slash", None)  # `get raycluster/<TAB>`: that type's names
     if slash is not None and "/" in incomplete:
         return slash(ctx, incomplete)
-    return [CompletionItem(name, help=_one_line(help_)) for name, help_ in _subcommands(ctx, incomplete)]
+    return [CompletionItem(name, help=help_) for name, help_ in _subcommands(ctx, incomplete)]
 
 
 def _option_names(ctx: "click.Context") -> list[tuple[str, str]]:
@@ -199,17 +204,29 @@ def _subcommands(ctx: "click.Context", incomplete: str) -> list[tuple[str, str]]
     group = ctx.command
     if not isinstance(group, click.Group):
         return []
-    registry = _root_registry(group)
-    found: list[tuple[str, str]] = []
+    if _is_root(group):  # help from the registry, so no command module is imported
+        return root_commands(incomplete)
+    entries = []
     for name in group.list_commands(ctx):
-        if registry is not None:  # the root: help from the registry, so no command module is imported
-            help_, aliases = registry[name][2], registry[name][3]
-        else:
-            cmd = group.get_command(ctx, name)
-            if cmd is None or cmd.hidden:
-                continue
-            help_ = cmd.get_short_help_str(limit=80)
-            aliases = tuple(alias for alias, canonical in getattr(group, "aliases", {}).items() if canonical == name)
+        cmd = group.get_command(ctx, name)
+        if cmd is None or cmd.hidden:
+            continue
+        aliases = tuple(alias for alias, canonical in getattr(group, "aliases", {}).items() if canonical == name)
+        entries.append((name, cmd.get_short_help_str(limit=80), aliases))
+    return _matching(entries, incomplete)
+
+
+def root_commands(incomplete: str) -> list[tuple[str, str]]:
+    """`kubectl ray` followed by `incomplete`: the commands of the registry (click is not needed)."""
+    from kubectl_ray.cli.registry import COMMANDS, module_exists
+
+    return _matching([(name, help_, aliases) for name, (module, _, help_, aliases) in COMMANDS.items()
+                      if module_exists(module)], incomplete)
+
+
+def _matching(entries: list[tuple[str, str, tuple[str, ...]]], incomplete: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for name, help_, aliases in entries:
         if name.startswith(incomplete):
             found.append((name, help_))
         else:
@@ -217,11 +234,10 @@ def _subcommands(ctx: "click.Context", incomplete: str) -> list[tuple[str, str]]
     return found
 
 
-def _root_registry(group: "click.Group") -> dict[str, tuple[str, str, str, tuple[str, ...]]] | None:
-    from kubectl_ray.cli.registry import COMMANDS
+def _is_root(group: "click.Group") -> bool:
     from kubectl_ray.cli.root import cli
 
-    return COMMANDS if group is cli else None
+    return group is cli
 
 
 # --- values of options and arguments ----------------------------------------------------------
@@ -234,7 +250,7 @@ def _complete_value(ctx: "click.Context", param: "click.Parameter", incomplete: 
 
     custom = getattr(param, "_custom_shell_complete", None)
     if custom is None and isinstance(param, click.Option):
-        default = OPTION_DEFAULTS.get(param.name or "")
+        default = option_defaults().get(param.name or "")
         if default is not None:
             return _as_items(default()(ctx, param, incomplete))
     if custom is None and isinstance(param.type, click.Choice):
@@ -247,6 +263,8 @@ def _complete_value(ctx: "click.Context", param: "click.Parameter", incomplete: 
 
 def _choice_items(choice: "click.Choice", incomplete: str) -> list["CompletionItem"]:
     """Choices as declared (`ClusterIP`, where click >= 8.2 would offer `clusterip`), matched by prefix."""
+    from kubectl_ray.names import items_of
+
     fold = (lambda s: s) if choice.case_sensitive else str.casefold
     labels = [c.name if hasattr(c, "name") and not isinstance(c, str) else str(c) for c in choice.choices]
     return items_of((label, "") for label in labels if fold(label).startswith(fold(incomplete)))
@@ -267,13 +285,17 @@ def _finish(result: list["CompletionItem"] | int) -> Completion:
         return Completion([], DEFAULT)
     if "dir" in kinds:
         return Completion([], FILTER_DIRS)
+    return _candidates((str(item.value), item.help or "") for item in result)
+
+
+def _candidates(pairs: Iterable[tuple[str, str]]) -> Completion:
+    """(value, help) pairs as printed: one line each, no duplicates; `raycluster/` continues without a space."""
     seen: set[str] = set()
     candidates = []
-    for item in result:
-        value = str(item.value)
+    for value, help_ in pairs:
         if value and value not in seen:
             seen.add(value)
-            candidates.append((_one_line(value), _one_line(item.help or "")))
+            candidates.append((_one_line(value), _one_line(help_)))
     directive = NO_FILE_COMP
     if candidates and all(value.endswith("/") for value, _ in candidates):
         directive |= NO_SPACE  # `raycluster/` continues with a name
@@ -292,25 +314,29 @@ def _one_line(text: str) -> str:
     return first[:120]
 
 
-# Options that complete by their name when the command gave no completer.
-OPTION_DEFAULTS: dict[str, Callable[[], Completer]] = {
-    "kubeconfig": files,
-    "certificate_authority": files,
-    "client_certificate": files,
-    "client_key": files,
-    "context": lambda: kubeconfig_entries("contexts"),
-    "cluster": lambda: kubeconfig_entries("clusters"),  # the kubeconfig cluster, not a RayCluster
-    "user": lambda: kubeconfig_entries("users"),
-    "namespace": namespaces,
-    "ray_cluster": ray_clusters,
-    "worker_group": lambda: worker_groups(cluster_param=("ray_cluster", "cluster_name", "target")),
-    "worker_groups": lambda: worker_groups(cluster_param=("ray_cluster", "cluster_name", "target")),
-    "file": files,
-    "filename": files,
-    "out_dir": directories,
-    "working_dir": directories,
-    "dry_run": lambda: choices("none", "client", "server"),
-}
+def option_defaults() -> dict[str, Callable[[], "Completer"]]:
+    """Options that complete by their name when the command gave no completer."""
+    from kubectl_ray.names import choices, directories, files, kubeconfig_entries, namespaces, ray_clusters, \
+        worker_groups
+
+    return {
+        "kubeconfig": files,
+        "certificate_authority": files,
+        "client_certificate": files,
+        "client_key": files,
+        "context": lambda: kubeconfig_entries("contexts"),
+        "cluster": lambda: kubeconfig_entries("clusters"),  # the kubeconfig cluster, not a RayCluster
+        "user": lambda: kubeconfig_entries("users"),
+        "namespace": namespaces,
+        "ray_cluster": ray_clusters,
+        "worker_group": lambda: worker_groups(cluster_param=("ray_cluster", "cluster_name", "target")),
+        "worker_groups": lambda: worker_groups(cluster_param=("ray_cluster", "cluster_name", "target")),
+        "file": files,
+        "filename": files,
+        "out_dir": directories,
+        "working_dir": directories,
+        "dry_run": lambda: choices("none", "client", "server"),
+    }
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The click-free fast path (cli/fast.py) prints what the click path prints, errors and exit codes included.
+"""The click-free fast paths (cli/fast.py, root completion) print what the click path prints, errors and exit codes included.
 
 Every command line runs twice against the same emulator: through the entry point (which tries the fast
 path first) and through the click root directly. Lines the fast path must take are checked to be
@@ -148,3 +148,19 @@ def test_hot_commands_import_no_click(world):
                  ["get", "job", "-o", "yaml", "--kubeconfig", world.kubeconfig]):
         result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0 and result.stderr.endswith("click-imported=False"), result.stderr
+
+
+@pytest.mark.parametrize("prefix", ["", "g", "l", "lo", "logs", "de", "v", "zz", "get/", "a b"])
+def test_root_completion_without_click_is_the_click_walk(prefix, capsys):
+    """`kubectl ray <TAB>` is answered from the registry; the same text as walking the click tree."""
+    from kubectl_ray import completion
+
+    assert completion.main([prefix]) == 0
+    assert capsys.readouterr().out == completion.complete([], prefix).render()
+
+
+def test_root_completion_imports_no_click():
+    script = "import sys; from kubectl_ray.completion import main; main(['']); print('click' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.splitlines()[-1] == "False", result.stderr
+    assert result.stdout.startswith("create\t")
