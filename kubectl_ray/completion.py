@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple
 
 if TYPE_CHECKING:
     import click
@@ -37,8 +36,7 @@ FILTER_DIRS = 16
 KEEP_ORDER = 32
 
 
-@dataclass(frozen=True)
-class Completion:
+class Completion(NamedTuple):  # not a dataclass: `kubectl ray <TAB>` imports neither dataclasses nor click
     """What one TAB prints: candidates (value, description) and the directive."""
 
     candidates: list[tuple[str, str]]
