@@ -281,7 +281,9 @@ def json_rows(args: argparse.Namespace, levels: list[int], cases: dict) -> list[
             "met": "yes" if one.seconds / many.seconds >= TARGET_SPEEDUP else "NO",
             "notes": f"RSS {rss_small:.0f} MB at {small} MB/pod vs {rss_big:.0f} MB at {big} MB/pod; client CPU "
                      f"{many.client_cpu:.2f} s, emulator CPU {many.emulator_cpu:.2f} s ({share:.0%} of the client's"
-                     f"{', FLAGGED' if share > EMULATOR_SHARE_FLAG else ''})",
+                     f"{', FLAGGED' if share > EMULATOR_SHARE_FLAG else ''}); machine cores busy during the run "
+                     f"{many.machine_busy:.2f} of {os.cpu_count()} at concurrency {high}, {one.machine_busy:.2f} at "
+                     f"concurrency {low}",
         })
     return rows
 

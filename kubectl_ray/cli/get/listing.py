@@ -78,6 +78,7 @@ LIST_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         "After listing/getting the requested object, watch for changes.")}),
 ]
 
+
 def list_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """kubectl get's output and filter flags, as click options."""
     import click
@@ -293,7 +294,7 @@ def bulk_decoding() -> Iterator[None]:
     A page of 500 objects creates ~20,000 dicts and lists, none of them in a cycle; with the default
     threshold every 700 of them start a collection, and the older generations are walked again and
     again (~110 ms of 5000 clusters). `gc.freeze()` first moves everything the imports created out of
-    the collector's sight; the thresholds come back when the listing is done.
+    the collector's sight; both are undone when the listing is done.
     """
     thresholds = gc.get_threshold()
     gc.freeze()
@@ -302,6 +303,7 @@ def bulk_decoding() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def follow(env: CommandEnv, opts: ListOptions, target: WatchTarget, printer: Printer,
