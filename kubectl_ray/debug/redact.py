@@ -176,9 +176,13 @@ def _secret_text_name(name: str) -> bool:
     return not words or words[-1].lower() not in _NAMING_WORDS
 
 
+# `$REDIS_PASSWORD`, `${TOKEN}`, `$(API_KEY)`: a reference to a variable names where a secret is, it is not one
+_VARIABLE_REF = re.compile(r"\$(?:[A-Za-z_]\w*|\{[A-Za-z_]\w*\}|\([A-Za-z_]\w*\))")
+
+
 def _flag(m: re.Match) -> str:
     name = m.group(1).lstrip("-")
-    if not sensitive_field(name) and not _secret_text_name(name):
+    if not sensitive_field(name) and not _secret_text_name(name) or _VARIABLE_REF.fullmatch(m.group(3)):
         return m.group(0)
     return m.group(1) + m.group(2) + REDACTED
 
@@ -186,7 +190,8 @@ def _flag(m: re.Match) -> str:
 def _assign(m: re.Match) -> str:
     name, sep = m.group(1), m.group(2)
     value = m.group(3) if m.group(3) is not None else m.group(4) if m.group(4) is not None else m.group(5)
-    if not value or value == REDACTED or value.lower() in _SCHEMES or not _secret_text_name(name):
+    if not value or value == REDACTED or value.lower() in _SCHEMES or not _secret_text_name(name) \
+            or _VARIABLE_REF.fullmatch(value):
         return m.group(0)
     quote = '"' if m.group(3) is not None else "'" if m.group(4) is not None else ""
     return f"{name}{sep}{quote}{REDACTED}{quote}"
@@ -202,6 +207,10 @@ def _keep_prefix(m: re.Match) -> str:
     return m.group(1) + REDACTED
 
 
+def _spoken(m: re.Match) -> str:
+    return m.group(0) if _VARIABLE_REF.fullmatch(m.group(2)) else m.group(1) + REDACTED
+
+
 # (class, pattern, replacement), in order: structured forms first, so later patterns see <redacted>
 _TEXT_RULES: tuple[tuple[str, re.Pattern, Any], ...] = (
     ("private-key", _PEM, _pem),
@@ -214,7 +223,7 @@ _TEXT_RULES: tuple[tuple[str, re.Pattern, Any], ...] = (
     ("cli-password", _CURL_USER, _keep_prefix),
     ("cli-flag", _FLAG, _flag),
     ("assignment", _ASSIGN, _assign),
-    ("spoken", _SPOKEN, _keep_prefix),
+    ("spoken", _SPOKEN, _spoken),
 )
 _CACHE: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
 _CACHE_LIMIT = 100_000

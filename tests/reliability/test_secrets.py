@@ -276,3 +276,19 @@ def test_redaction_stays_linear_on_hostile_text(tally) -> None:
         with tally.case("secrets"):
             text = unit * ((256 * 1024) // len(unit))
             assert len(redact_text(text)) > 0
+
+
+@pytest.mark.parametrize("text", [
+    "ray start --head --redis-password=$REDIS_PASSWORD",
+    "ray start --head --redis-password ${REDIS_PASSWORD}",
+    "PASSWORD=$(DB_PASSWORD) python serve.py",
+    "export API_TOKEN=$TOKEN",
+])
+def test_a_reference_to_a_variable_is_not_a_secret(text: str) -> None:
+    """KubeRay's own head command says `--redis-password=$REDIS_PASSWORD`: it names where the secret
+    is (an env var from a Secret) and is kept, so a diagnosis and its bundle read like the pod."""
+    from kubectl_ray.debug.redact import redact_text
+
+    assert redact_text(text) == text
+    assert redact_text(text.replace("$", "h").replace("{", "").replace("}", "").replace("(", "").replace(")", "")) \
+        != text.replace("$", "h").replace("{", "").replace("}", "").replace("(", "").replace(")", "")
