@@ -233,7 +233,7 @@ def installed_bin() -> str:
         venv.create(root, with_pip=False)
         target_site = glob.glob(os.path.join(root, "lib", "python*", "site-packages"))[0]
         with open(os.path.join(target_site, "_kubectl_ray_bench_deps.pth"), "w", encoding="utf-8") as fh:
-            fh.write("\n".join(site.getsitepackages()) + "\n")  # dependencies: click, yaml, kubernetes
+            fh.write("\n".join(site.getsitepackages()) + "\n")  # dependencies: click, yaml
         subprocess.run([sys.executable, "-m", "pip", "--python", os.path.join(root, "bin", "python"), "install",
                         "--quiet", "--no-deps", str(REPO)], check=True)
         _INSTALLED["bin"] = os.path.join(root, "bin")

@@ -22,9 +22,9 @@ import time
 from typing import Any, Callable, Iterator, Mapping, Protocol
 from urllib.parse import quote, urlencode
 
+from kubectl_ray.kube import http11
 from kubectl_ray.kube.auth import Authenticator, Header
 from kubectl_ray.kube.deadline import Deadline, DeadlineExceeded, DeadlineSocket
-from kubectl_ray.kube import http11
 from kubectl_ray.kube.errors import ApiError, ConfigError, ConnectionFailed, RequestInfo
 from kubectl_ray.kube.kubeconfig import ConnectionConfig
 from kubectl_ray.kube.proxy import ProxyURL, connect_via_proxy, open_socket, select_proxy
