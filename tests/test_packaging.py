@@ -194,9 +194,13 @@ def test_kubectl_runs_the_unpacked_archive_with_only_system_python(extracted: Pa
 def test_the_plugin_imports_only_from_the_archive(extracted: Path, tmp_path: Path):
     """PYTHONVERBOSE makes Python log where every module comes from: ours, click and yaml come from the zip."""
     env = plugin_env(extracted, system_python_dir(), home=tmp_path, PYTHONVERBOSE="1")
-    done = kubectl("ray", "version", "--client", "-o", "yaml", env=env)  # -o yaml: yaml gets imported too
+    config = tmp_path / "kubeconfig"  # read with PyYAML; `create` runs through click (`version --client` needs neither)
+    config.write_text("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context:\n"
+                      "    cluster: k\n    namespace: team-a\nclusters:\n- name: k\n  cluster:\n"
+                      "    server: http://127.0.0.1:1\n")
+    done = kubectl("ray", "create", "cluster", "x", "--dry-run", "-o", "yaml", "--kubeconfig", str(config), env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert yaml.safe_load(done.stdout) == {"clientVersion": {"plugin": __version__}}
+    assert yaml.safe_load(done.stdout)["metadata"]["namespace"] == "team-a"
     archive = str(extracted / "kubectl-ray")
     imports = re.findall(r"^import '((?:kubectl_ray|click|yaml)(?:\.[\w.]+)?)' # (.*)$", done.stderr, re.MULTILINE)
     assert {name.split(".")[0] for name, _ in imports} == {"kubectl_ray", "click", "yaml"}
@@ -229,16 +233,16 @@ def test_zipapp_keeps_its_bytecode_in_the_user_cache(extracted: Path, tmp_path: 
     root = tmp_path / ".cache" / "kubectl-ray"
     (root / "zipapp-0000000000000000").mkdir(parents=True)  # an older build's cache
     env = plugin_env(extracted, pydir, home=tmp_path)
-    first = run_zipapp(extracted, "version", "--client", env=env)
+    first = run_zipapp(extracted, "options", env=env)  # a command that runs through click
     assert (first.returncode, first.stderr) == (0, "")
     (cache,) = root.iterdir()  # the older build's cache is gone
     assert cache.name.startswith("zipapp-") and cache.name != "zipapp-0000000000000000"
     cached = {p.name for p in cache.iterdir()}
-    for module in ("click.core", "kubectl_ray.cli.root", "kubectl_ray.cli.version"):
+    for module in ("click.core", "kubectl_ray.cli.root", "kubectl_ray.cli.options"):
         assert f"{module}.{tag}.pyc" in cached
     corrupt = cache / f"click.core.{tag}.pyc"
     corrupt.write_bytes(b"garbage")
-    again = run_zipapp(extracted, "version", "--client", env=env)
+    again = run_zipapp(extracted, "options", env=env)
     assert (again.returncode, again.stdout, again.stderr) == (0, first.stdout, "")
     assert corrupt.read_bytes() != b"garbage"  # recompiled and rewritten
 
