@@ -217,6 +217,8 @@ _INSTALLED: dict[str, str] = {}
 def installed_bin() -> str:
     """This checkout installed the way users get it (`pip install .`: a wheel, bytecode compiled, no
     editable-import hook) into a throwaway venv whose dependencies come from the running environment.
+    With KRBENCH_REF=<git revision> set, that revision of the plugin is installed instead (for a
+    before/after table measured by the same harness on the same machine).
 
     A dev checkout measures ~10 ms of start-up that users never pay: the editable install's import
     finder, and (with PYTHONDONTWRITEBYTECODE set, as on our machines) recompiling every module.
@@ -234,8 +236,15 @@ def installed_bin() -> str:
         target_site = glob.glob(os.path.join(root, "lib", "python*", "site-packages"))[0]
         with open(os.path.join(target_site, "_kubectl_ray_bench_deps.pth"), "w", encoding="utf-8") as fh:
             fh.write("\n".join(site.getsitepackages()) + "\n")  # dependencies: click, yaml
+        source = str(REPO)
+        ref = os.environ.get("KRBENCH_REF")
+        if ref:
+            source = os.path.join(root, "source")
+            os.mkdir(source)
+            archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", source], input=archive, check=True)
         subprocess.run([sys.executable, "-m", "pip", "--python", os.path.join(root, "bin", "python"), "install",
-                        "--quiet", "--no-deps", str(REPO)], check=True)
+                        "--quiet", "--no-deps", source], check=True)
         _INSTALLED["bin"] = os.path.join(root, "bin")
     return _INSTALLED["bin"]
 

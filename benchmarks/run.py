@@ -364,7 +364,8 @@ def main() -> int:
     unknown = [s for s in chosen if s not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
-    print(f"installing this checkout into {installed_bin()} (pip install ., as users get it) ...", file=sys.stderr)
+    what = f"revision {os.environ['KRBENCH_REF']}" if os.environ.get("KRBENCH_REF") else "this checkout"
+    print(f"installing {what} into {installed_bin()} (pip install ., as users get it) ...", file=sys.stderr)
     load_before = load_average()
     results: list[Result] = []
     started = time.monotonic()
@@ -384,6 +385,7 @@ def main() -> int:
     for fact in machine_facts():
         print(f"- {fact}")
     print(f"- load average when the run started: {load_before}")
+    print(f"- plugin measured: {what} (KRBENCH_REF selects another revision)")
     print(f"- runs per command: {args.runs} (median; {args.big_runs} for 5000+ objects), "
           f"total benchmark time {time.monotonic() - started:.0f} s")
     return 0
