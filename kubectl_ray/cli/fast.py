@@ -10,14 +10,14 @@ matrix of command lines both ways and compares output, errors and exit codes.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable  # not typing: this path must not pay for importing it
 
 from kubectl_ray.cli import registry
 
 _GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
 _DEBUG_OPTION = (("--debug",), {"is_flag": True})
-_VERSION_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+_VERSION_OPTIONS: list[tuple[tuple[str, ...], dict[str, object]]] = [
     (("--client", "client_only"), {"is_flag": True}),
     (("-o", "--output"), {}),
 ]
@@ -40,7 +40,7 @@ def run(args: list[str]) -> int | None:
     return guarded(command)
 
 
-def _command(args: list[str]) -> Any:
+def _command(args: list[str]) -> Callable[[], None] | None:
     if args[0] == "version":
         return _version(args[1:])
     if len(args) < 2 or args[1].startswith("-"):
@@ -69,7 +69,7 @@ def _command(args: list[str]) -> Any:
     return get
 
 
-def _version(args: list[str]) -> Any:
+def _version(args: list[str]) -> Callable[[], None] | None:
     values, targets = read_flags(args, [*_connection_options(), *_VERSION_OPTIONS])
     output = values["output"]
     if targets or not values["client_only"] or (output is not None and output.lower() not in ("json", "yaml")):
@@ -82,9 +82,10 @@ def _version(args: list[str]) -> Any:
             registry.set_debug(True)
 
         from kubectl_ray import __version__
-        from kubectl_ray.printing import print_objects
 
         if output:
+            from kubectl_ray.printing import print_objects
+
             print_objects([{"clientVersion": {"plugin": __version__}}], output.lower())
         else:
             sys.stdout.write(f"kubectl ray plugin version: {__version__}\n")
@@ -93,11 +94,11 @@ def _version(args: list[str]) -> Any:
     return version
 
 
-def _connection_options() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+def _connection_options() -> list[tuple[tuple[str, ...], dict[str, object]]]:
     return [*registry.CONNECTION_OPTIONS, _DEBUG_OPTION]
 
 
-def _env(values: dict[str, Any]) -> Any:
+def _env(values: dict[str, object]) -> object:
     """The CommandEnv the click path builds: root flags (none here) merged with the command's."""
     from kubectl_ray.env import CommandEnv, flags_from_kwargs
     from kubectl_ray.kube.flags import ConnectionFlags
@@ -107,12 +108,12 @@ def _env(values: dict[str, Any]) -> Any:
 
 # --- kubectl's grammar, without error messages -------------------------------------------------------
 
-def read_flags(args: list[str], options: list[tuple[tuple[str, ...], dict[str, Any]]]) -> tuple[dict[str, Any], list[str]]:
+def read_flags(args: list[str], options: list[tuple[tuple[str, ...], dict[str, object]]]) -> tuple[dict[str, object], list[str]]:
     """Flag values by destination (click's parameter names and defaults) and the positional arguments,
     read as pflag reads them (cli/grammar.py); _Unsure where pflag or click would report an error."""
     longs: dict[str, tuple[str, str]] = {}
     shorts: dict[str, tuple[str, str]] = {}
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for decls, kwargs in options:
         dest, kind = _destination(decls), "bool" if kwargs.get("is_flag") else "multiple" if kwargs.get("multiple") else "value"
         values[dest] = () if kind == "multiple" else kwargs.get("default", False if kind == "bool" else None)
@@ -146,7 +147,7 @@ def _destination(decls: tuple[str, ...]) -> str:
     return (longs or list(decls))[0].lstrip("-").replace("-", "_").lower()
 
 
-def _long(body: str, longs: dict[str, tuple[str, str]], values: dict[str, Any], rest: list[str]) -> None:
+def _long(body: str, longs: dict[str, tuple[str, str]], values: dict[str, object], rest: list[str]) -> None:
     name, eq, value = body.partition("=")
     if not body or body[0] in "-=" or name not in longs:
         raise _Unsure  # bad syntax, unknown flag, or --help
@@ -161,7 +162,7 @@ def _long(body: str, longs: dict[str, tuple[str, str]], values: dict[str, Any], 
         raise _Unsure
 
 
-def _shorts(shorthands: str, shorts: dict[str, tuple[str, str]], values: dict[str, Any], rest: list[str]) -> None:
+def _shorts(shorthands: str, shorts: dict[str, tuple[str, str]], values: dict[str, object], rest: list[str]) -> None:
     while shorthands:
         if shorthands[0] not in shorts:
             raise _Unsure  # unknown, or -h
@@ -182,7 +183,7 @@ def _shorts(shorthands: str, shorts: dict[str, tuple[str, str]], values: dict[st
         shorthands = shorthands[1:]
 
 
-def _set(values: dict[str, Any], dest: str, kind: str, value: str) -> None:
+def _set(values: dict[str, object], dest: str, kind: str, value: str) -> None:
     if kind == "multiple":
         values[dest] = (*values[dest], value)
     elif kind == "value":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from kubectl_ray.cli import registry
 from kubectl_ray.errors import ExitCode, KubectlRayError, one_line
