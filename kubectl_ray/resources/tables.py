@@ -17,10 +17,12 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from kubectl_ray.printing import age, human_duration, parse_timestamp
 from kubectl_ray.resources.quantity import Quantity, QuantityError, parse_quantity
+from kubectl_ray.shapes import array, mapping, objects
 
 Row = tuple[str, ...]
 
 MAX_INT32 = 2147483647
+_INT64 = 2**63  # counts outside int64 are garbage: read as the default, never multiplied into huge numbers
 TPU_RESOURCE = "google.com/tpu"
 CLUSTER_LABEL = "ray.io/cluster"
 GROUP_LABEL = "ray.io/group"
@@ -79,31 +81,36 @@ SERVICE_TABLE = TableSpec((
 
 
 # --- small accessors ------------------------------------------------------------------------
+# Objects reach this module as dicts (the client checks every list item); the fields inside may be of
+# any type, so every read goes through these (a field of the wrong type reads as absent).
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return obj.get("metadata") or {}
+    return mapping(obj, "metadata")
 
 
 def _status(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return obj.get("status") or {}
+    return mapping(obj, "status")
 
 
 def _text(value: Any) -> str:
-    """A cell: None is empty, whitespace collapsed so a message cannot break the table."""
-    if value is None:
+    """A cell: None, objects and arrays are empty, whitespace collapsed so a message cannot break the table."""
+    if value is None or isinstance(value, (dict, list)):
         return ""
     return " ".join(str(value).split())
 
 
 def _int(value: Any, default: int = 0) -> int:
+    """An integer field: an int, or a string of one ("3", which a CRD without a schema lets through)."""
     if isinstance(value, bool):
         return default
-    if isinstance(value, int):
+    if isinstance(value, str) and len(value) <= 20:
+        try:
+            value = int(value)
+        except ValueError:
+            return default
+    if isinstance(value, int) and -_INT64 <= value < _INT64:
         return value
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return default
+    return default
 
 
 def quantity_text(value: Any) -> str:
@@ -128,8 +135,8 @@ def _canonical_uncached(value: Any) -> str:
 
 
 def condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
-    for cond in _status(obj).get("conditions") or []:
-        if isinstance(cond, dict) and cond.get("type") == type_:
+    for cond in objects(obj, "status", "conditions"):
+        if cond.get("type") == type_:
             return cond
     return None
 
@@ -151,7 +158,7 @@ def relevant_cluster_condition(cluster: Mapping[str, Any]) -> str:
 
 def cluster_row(cluster: Mapping[str, Any], at: datetime) -> Row:
     meta, status = _meta(cluster), _status(cluster)
-    head = status.get("head") or {}
+    head = mapping(status, "head")
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
@@ -219,16 +226,16 @@ def summarize(amounts: Mapping[str, Quantity]) -> Resources:
 def container_amounts(container: Mapping[str, Any]) -> dict[str, Quantity]:
     """A container's requests, with limits filling the names it does not request (the API server
     defaults a missing request to its limit)."""
-    resources = container.get("resources") or {}
-    merged: dict[str, Any] = dict(resources.get("limits") or {})
-    merged.update(resources.get("requests") or {})
+    resources = mapping(container, "resources")
+    merged: dict[str, Any] = dict(mapping(resources, "limits"))
+    merged.update(mapping(resources, "requests"))
     return {name: _quantity_or_zero(value) for name, value in merged.items()}
 
 
 def pod_amounts(pod_spec: Mapping[str, Any]) -> dict[str, Quantity]:
     """What one pod asks for: the sum over its containers (init containers run before, not beside)."""
     totals: dict[str, Quantity] = {}
-    for container in pod_spec.get("containers") or []:
+    for container in objects(pod_spec, "containers"):
         for name, amount in container_amounts(container).items():
             totals[name] = _add(totals.get(name), amount)
     return totals
@@ -244,7 +251,7 @@ def group_resources(group: Mapping[str, Any]) -> Resources:
     """Total resources of a worker group; a suspended group asks for nothing."""
     if group.get("suspend") is True:
         return NO_RESOURCES
-    pod_spec = ((group.get("template") or {}).get("spec")) or {}
+    pod_spec = mapping(group, "template", "spec")
     return summarize(pod_amounts(pod_spec)).times(group_pod_count(group))
 
 
@@ -258,28 +265,26 @@ def is_running_and_ready(pod: Mapping[str, Any]) -> bool:
     status = _status(pod)
     if status.get("phase") != "Running":
         return False
-    return any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
-               for c in status.get("conditions") or [])
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in objects(status, "conditions"))
 
 
 def count_ready_workers(pods: Iterable[Mapping[str, Any]], into: dict[GroupKey, int]) -> None:
     """Add the ready worker pods of one page to per-group counters (so pages can be dropped)."""
     for pod in pods:
         meta = _meta(pod)
-        labels = meta.get("labels") or {}
+        labels = mapping(meta, "labels")
         if labels.get(NODE_TYPE_LABEL) != "worker" or not is_running_and_ready(pod):
             continue
-        key = (meta.get("namespace") or "", labels.get(CLUSTER_LABEL) or "", labels.get(GROUP_LABEL) or "")
+        key = (_text(meta.get("namespace")), _text(labels.get(CLUSTER_LABEL)), _text(labels.get(GROUP_LABEL)))
         into[key] = into.get(key, 0) + 1
 
 
 def worker_groups(cluster: Mapping[str, Any], group: str | None = None) -> list[Mapping[str, Any]]:
-    groups = (cluster.get("spec") or {}).get("workerGroupSpecs") or []
-    return [g for g in groups if isinstance(g, dict) and (group is None or g.get("groupName") == group)]
+    return [g for g in objects(cluster, "spec", "workerGroupSpecs") if group is None or g.get("groupName") == group]
 
 
 def group_image(group: Mapping[str, Any]) -> str:
-    containers = (((group.get("template") or {}).get("spec")) or {}).get("containers") or []
+    containers = array(group, "template", "spec", "containers")
     return _text(containers[0].get("image")) if containers and isinstance(containers[0], dict) else ""
 
 
@@ -319,7 +324,7 @@ def worker_group_object(namespace: str, cluster: str, group: Mapping[str, Any], 
 
 def worker_group_object_row(obj: Mapping[str, Any], at: datetime) -> Row:
     """The table row of a worker_group_object (what `get workergroup` sorts and prints)."""
-    return worker_group_row(_text(obj.get("namespace")), _text(obj.get("cluster")), obj.get("spec") or {},
+    return worker_group_row(_text(obj.get("namespace")), _text(obj.get("cluster")), mapping(obj, "spec"),
                             _int(obj.get("readyPods")))
 
 
@@ -330,22 +335,23 @@ def pod_status_text(pod: Mapping[str, Any]) -> str:
     if _meta(pod).get("deletionTimestamp"):
         return "Terminating"
     status = _status(pod)
-    for cs in status.get("containerStatuses") or []:
-        state = (cs or {}).get("state") or {}
+    for cs in objects(status, "containerStatuses"):
+        state = mapping(cs, "state")
         for key in ("waiting", "terminated"):
-            reason = (state.get(key) or {}).get("reason")
+            reason = _text(mapping(state, key).get("reason"))
             if reason:
-                return _text(reason)
+                return reason
     return _text(status.get("phase")) or "Unknown"
 
 
 def node_row(pod: Mapping[str, Any], at: datetime) -> Row:
-    meta, labels = _meta(pod), _meta(pod).get("labels") or {}
-    containers = ((pod.get("spec") or {}).get("containers")) or [{}]
-    ray_container = containers[0] if isinstance(containers[0], dict) else {}
+    meta = _meta(pod)
+    labels = mapping(meta, "labels")
+    containers = array(pod, "spec", "containers")
+    ray_container = containers[0] if containers and isinstance(containers[0], dict) else {}
     resources = summarize(container_amounts(ray_container))  # upstream: the Ray container only
     status = _status(pod)
-    restarts = sum(_int((cs or {}).get("restartCount")) for cs in status.get("containerStatuses") or [])
+    restarts = sum(_int(cs.get("restartCount")) for cs in objects(status, "containerStatuses"))
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
@@ -357,7 +363,7 @@ def node_row(pod: Mapping[str, Any], at: datetime) -> Row:
         pod_status_text(pod),
         str(restarts),
         _text(status.get("podIP")) or "<none>",
-        _text((pod.get("spec") or {}).get("nodeName")) or "<none>",
+        _text(mapping(pod, "spec").get("nodeName")) or "<none>",
     )
 
 
@@ -368,8 +374,7 @@ def job_cluster(job: Mapping[str, Any]) -> str:
     name = _status(job).get("rayClusterName")
     if name:
         return _text(name)
-    selector = (job.get("spec") or {}).get("clusterSelector") or {}
-    return _text(selector.get(CLUSTER_LABEL))
+    return _text(mapping(job, "spec", "clusterSelector").get(CLUSTER_LABEL))
 
 
 def job_duration(job: Mapping[str, Any], at: datetime) -> str:
@@ -383,7 +388,7 @@ def job_duration(job: Mapping[str, Any], at: datetime) -> str:
 
 
 def job_row(job: Mapping[str, Any], at: datetime) -> Row:
-    meta, status, spec = _meta(job), _status(job), job.get("spec") or {}
+    meta, status, spec = _meta(job), _status(job), mapping(job, "spec")
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
@@ -422,8 +427,8 @@ def service_row(service: Mapping[str, Any], at: datetime) -> Row:
         _text(meta.get("namespace")),
         _text(meta.get("name")),
         service_status(service),
-        _text((status.get("activeServiceStatus") or {}).get("rayClusterName")),
-        _text((status.get("pendingServiceStatus") or {}).get("rayClusterName")),
+        _text(mapping(status, "activeServiceStatus").get("rayClusterName")),
+        _text(mapping(status, "pendingServiceStatus").get("rayClusterName")),
         age(meta.get("creationTimestamp"), at),
         "" if endpoints is None else str(_int(endpoints)),
         _text(ready.get("reason")),
