@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kubectl_ray.ray.dashboard import DashboardClient, DashboardError, DashboardUnreachable
+from kubectl_ray.shapes import MIB, text
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 POLL_INTERVAL = 1.0
@@ -24,6 +25,7 @@ WS_CONNECT_TIMEOUT = 10.0
 WS_IDLE_CHECK = 10.0  # seconds of silence after which we ask the job's status over HTTP
 RECONNECT_BUDGET = 120.0  # seconds we keep retrying an unreachable dashboard while following
 _CHECK_CHARS = 256  # tail of printed text compared before a catch-up, to never print twice
+MAX_MESSAGE_BYTES = 64 * MIB  # one WebSocket message (Ray sends log chunks of a few KiB); past it we poll
 
 Write = Callable[[str], None]
 Note = Callable[[str], None]
@@ -81,7 +83,9 @@ class LogFollower:
             raise _TailBroken(str(exc) or type(exc).__name__) from None
         try:
             ws.settimeout(WS_IDLE_CHECK)
+            next_message = _cap_messages(ws, MAX_MESSAGE_BYTES)
             while True:
+                next_message()
                 try:
                     opcode, data = ws.recv_data()
                 except websocket.WebSocketTimeoutException:
@@ -104,7 +108,7 @@ class LogFollower:
 
     def _job_ended(self) -> bool:
         try:
-            return str(self.client.get_job(self.job_id).get("status")) in TERMINAL
+            return text(self.client.get_job(self.job_id), "status") in TERMINAL
         except DashboardUnreachable as exc:
             raise _TailBroken(str(exc)) from None
 
@@ -116,7 +120,7 @@ class LogFollower:
             info = self._call(self.client.get_job, self.job_id)
             logs = self._call(self.client.job_logs, self.job_id)
             self._emit(logs)
-            if str(info.get("status")) in TERMINAL:
+            if text(info, "status") in TERMINAL:
                 self._emit(self._call(self.client.job_logs, self.job_id))  # text written as it ended
                 return info
             self.sleep(self.poll_interval)
@@ -154,6 +158,31 @@ class LogFollower:
         if full_log[start:self.printed] != self._tail:
             return  # not the text we printed (rotated or replaced): printing would duplicate or garble
         self._emit_chunk(full_log[self.printed:])
+
+
+def _cap_messages(ws: Any, limit: int) -> Callable[[], None]:
+    """Bound the bytes websocket-client may buffer for one message (a frame announcing 2**63 bytes, or
+    endless continuation frames, would otherwise grow without end); returns the call that starts the
+    count for the next message. Counting happens in the frame buffer's socket reads."""
+    buffer = getattr(ws, "frame_buffer", None)
+    recv = getattr(buffer, "recv", None)
+    if recv is None:  # another websocket-client layout: no cap rather than no tail
+        return lambda: None
+    left = [limit]
+
+    def counted(size: int) -> Any:
+        data = recv(size)
+        left[0] -= len(data) if isinstance(data, (bytes, bytearray)) else 0
+        if left[0] < 0:
+            raise _TailBroken(f"a message larger than {limit // MIB} MiB")
+        return data
+
+    buffer.recv = counted
+
+    def next_message() -> None:
+        left[0] = limit
+
+    return next_message
 
 
 class _TailBroken(Exception):
