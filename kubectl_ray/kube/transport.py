@@ -447,16 +447,20 @@ def _load_client_cert(context: Any, cert: bytes, key: bytes) -> None:
     import ssl
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="kubectl-ray-") as tmp:
-        cert_path, key_path = os.path.join(tmp, "client.crt"), os.path.join(tmp, "client.key")
-        for path, data in ((cert_path, cert), (key_path, key)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        try:
-            context.load_cert_chain(cert_path, key_path)
-        except ssl.SSLError as exc:
-            raise ConfigError(f"the client certificate or key is not valid PEM, or they do not match ({exc.reason or 'invalid'})") from None
+    try:
+        with tempfile.TemporaryDirectory(prefix="kubectl-ray-") as tmp:
+            cert_path, key_path = os.path.join(tmp, "client.crt"), os.path.join(tmp, "client.key")
+            for path, data in ((cert_path, cert), (key_path, key)):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+            try:
+                context.load_cert_chain(cert_path, key_path)
+            except ssl.SSLError as exc:
+                raise ConfigError(f"the client certificate or key is not valid PEM, or they do not match ({exc.reason or 'invalid'})") from None
+    except OSError as exc:  # a full or missing temporary folder ($TMPDIR)
+        raise ConfigError(f"cannot write the client certificate to a private folder in {tempfile.gettempdir()}: "
+                          f"{exc.strerror or exc}") from None
 
 
 def _fits(deadline: Deadline, delay: float) -> bool:

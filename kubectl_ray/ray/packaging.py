@@ -453,7 +453,11 @@ def upload_missing(client: Any, plan: PackagePlan, *, info: Callable[[str], None
     """GET each package; PUT only those the cluster lacks. Returns the packages uploaded."""
     uploaded: list[Package] = []
     seen: set[str] = set()
-    scratch = Path(tempfile.mkdtemp(prefix="kubectl-ray-pkg-"))
+    try:
+        scratch = Path(tempfile.mkdtemp(prefix="kubectl-ray-pkg-"))
+    except OSError as exc:
+        raise UploadFailed(f"cannot create a folder for the packages in {tempfile.gettempdir()}: "
+                           f"{exc.strerror or exc}") from None
     try:
         for pkg in plan.packages:
             if pkg.uri in seen:
@@ -465,8 +469,9 @@ def upload_missing(client: Any, plan: PackagePlan, *, info: Callable[[str], None
             info(f"Uploading {pkg.field_name} {pkg.source} as {pkg.uri} ({_mib(pkg.size)})")
             try:
                 path = pkg.materialize(scratch)
-            except OSError as exc:
-                raise UploadFailed(f"cannot package {pkg.field_name} {pkg.source}: {exc}") from None
+            except OSError as exc:  # ENOSPC, EFBIG, a file that vanished: the scratch folder goes below
+                where = f" ({exc.filename})" if exc.filename else f" (writing {scratch / pkg.name})"
+                raise UploadFailed(f"cannot package {pkg.field_name} {pkg.source}: {exc.strerror or exc}{where}") from None
             size = path.stat().st_size
             if size >= MAX_UPLOAD_BYTES:
                 raise _too_big(f"{pkg.field_name} {pkg.source}", size)

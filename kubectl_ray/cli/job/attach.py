@@ -12,11 +12,12 @@ import click
 from kubectl_ray import names
 from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
 from kubectl_ray.cli.job.flags import dashboard_flags, parse_headers
-from kubectl_ray.cli.job.follow import follow_to_end, write_stdout
+from kubectl_ray.cli.job.follow import follow_to_end
 from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError
 from kubectl_ray.printing import info
 from kubectl_ray.shapes import text
+from kubectl_ray.stdio import write_stdout
 
 if TYPE_CHECKING:
     from kubectl_ray.ray.dashboard import DashboardClient

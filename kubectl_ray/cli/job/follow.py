@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 from kubectl_ray.errors import Interrupted, KubectlRayError
 from kubectl_ray.printing import info
+from kubectl_ray.stdio import write_stdout
 
 if TYPE_CHECKING:
     from kubectl_ray.ray.dashboard import DashboardClient
@@ -46,11 +46,6 @@ def first_line_of_ray_message(message: str) -> str:
     head = message.strip().splitlines()[0] if message.strip() else "no message"
     marker = ", last available logs"
     return head.split(marker, 1)[0] if marker in head else head
-
-
-def write_stdout(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 def newline_if_needed(follower: Any) -> None:
