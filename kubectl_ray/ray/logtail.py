@@ -94,7 +94,7 @@ class LogFollower:
                     continue
                 except websocket.WebSocketConnectionClosedException:
                     return
-                except OSError as exc:
+                except (OSError, websocket.WebSocketException) as exc:  # e.g. a frame that is not UTF-8
                     raise _TailBroken(str(exc) or type(exc).__name__) from None
                 if opcode == websocket.ABNF.OPCODE_CLOSE:
                     return
