@@ -8,10 +8,9 @@ The archive holds `kubectl-ray`, one self-contained executable, and `LICENSE`. T
 a stdlib zipapp (`#!/usr/bin/env python3` + a zip of our package and its dependencies), because:
 - it runs in place: shiv would unpack ~30 MB into ~/.shiv on the first run (about 1.4 s), keep
   one copy per version, and needs a writable home; a zipapp needs nothing but python3 >= 3.10;
-- stdlib zipapp cannot import compiled extensions from the zip, and it need not: with
-  kubernetes < 37 every dependency has a pure-Python fallback (PyYAML without libyaml,
-  charset-normalizer without its mypyc modules), so all `.so` files are dropped and one archive
-  serves linux and darwin on every architecture;
+- stdlib zipapp cannot import compiled extensions from the zip, and it need not: the only
+  dependencies, click and PyYAML, are pure Python (PyYAML falls back from libyaml), so all `.so`
+  files are dropped and one archive serves linux and darwin on every architecture;
 - no build tool beyond pip and the standard library.
 Python never caches bytecode for modules in a zip, which made every start ~100 ms slower than
 a pip install; kubectl_ray/_zipapp.py (the zipapp's entry) keeps the compiled code in
@@ -19,9 +18,8 @@ a pip install; kubectl_ray/_zipapp.py (the zipapp's entry) keeps the compiled co
 
 Steps: copy the project's sources to a temp dir; `pip install --target` them with the oldest
 supported Python (3.10 when one is found, so dependencies that only older Pythons need are
-inside); prune what the plugin never imports (aiohttp and the packages only it needs: kubernetes
-36 requires it for `kubernetes.aio`, which we also drop; tests; caches; install records;
-compiled extensions); import every module of the plugin from the pruned tree in an isolated
+inside); prune what the plugin never imports (distributions no requirement reaches, tests, caches,
+install records, compiled extensions); import every module of the plugin from the pruned tree in an isolated
 interpreter (`-I -S`, so nothing outside the tree can satisfy an import); then write the zip,
 the tar.gz and plugin.yaml with fixed timestamps, owners and order: rebuilding the same sources
 with the same dependency versions gives the same sha256 (SOURCE_DATE_EPOCH overrides the time).
@@ -64,16 +62,11 @@ DESCRIPTION = (
 PROBE_TIMEOUT = 300  # seconds an interpreter gets to say its version (generous: busy CI machines)
 DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
 
-# Distributions the plugin never imports although a dependency requires them. kubernetes 36 requires
-# aiohttp for its asyncio client `kubernetes.aio` only (nothing else in kubernetes imports aiohttp).
-EXCLUDED_DISTRIBUTIONS = ("aiohttp",)
-# Package trees inside kept distributions that the plugin never imports.
-PRUNED_TREES = ("kubernetes/aio",)
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 INSTALL_STATE_FILES = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
 # Third-party modules our code imports at run time (lazily); the import check proves they load
 # from the pruned tree alone.
-RUNTIME_IMPORTS = ("click", "yaml", "kubernetes", "kubernetes.client", "kubernetes.stream", "websocket")
+RUNTIME_IMPORTS = ("click", "yaml")
 
 ZIPAPP_MAIN = '''\
 # kubectl-ray as one file: a zipapp built by `python -m kubectl_ray._build`.
@@ -274,13 +267,12 @@ def read_distributions(site: Path) -> dict[str, Distribution]:
 
 
 def needed_distributions(dists: dict[str, Distribution], root: str = "kubectl-ray") -> set[str]:
-    """Distributions reachable from ours through requirements, not entering the excluded ones."""
-    excluded = {normalize(n) for n in EXCLUDED_DISTRIBUTIONS}
+    """Distributions reachable from ours through requirements."""
     keep: set[str] = set()
     todo = [normalize(root)]
     while todo:
         name = todo.pop()
-        if name in keep or name in excluded or name not in dists:
+        if name in keep or name not in dists:
             continue
         keep.add(name)
         todo.extend(dists[name].requires)
@@ -299,8 +291,6 @@ def prune(site: Path) -> tuple[list[Distribution], list[Distribution]]:
             if path.is_file() or path.is_symlink():
                 path.unlink()
         shutil.rmtree(dist.dist_info, ignore_errors=True)
-    for tree in PRUNED_TREES:
-        shutil.rmtree(site / tree, ignore_errors=True)
     shutil.rmtree(site / "bin", ignore_errors=True)
     for path in sorted(site.rglob("*"), reverse=True):  # children before parents
         if _prunable(site, path):
@@ -347,9 +337,6 @@ def check_imports(python: str, site: Path) -> None:
                          and "site-packages" in m.__file__)
         if outside:
             failed.append("imported from outside the bundle: " + ", ".join(outside))
-        for banned in {[n.replace("-", "_") for n in EXCLUDED_DISTRIBUTIONS]!r}:
-            if banned in sys.modules:
-                failed.append("the excluded package %s was imported" % banned)
         print("\\n".join(failed))
         sys.exit(1 if failed else 0)
     """)

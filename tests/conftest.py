@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -13,21 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.emulator import Emulator, EmulatorServer, kubeconfig, write_kubeconfig
+from tests.emulator.crds import find_shared
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _find_shared() -> Path:
-    """KubeRay CRDs and samples: $KUBECTL_RAY_SHARED, else ../shared next to the checkout, else /work/shared."""
-    if os.environ.get("KUBECTL_RAY_SHARED"):
-        return Path(os.environ["KUBECTL_RAY_SHARED"])
-    for candidate in (REPO.parent / "shared", Path("/work/shared")):
-        if candidate.is_dir():
-            return candidate
-    return REPO.parent / "shared"
-
-
-SHARED = _find_shared()
+SHARED = find_shared()
 FROZEN_NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
 
 

@@ -34,6 +34,7 @@ def test_append_a_group_with_upstream_defaults_and_create_cluster_resource_rules
     assert [g["groupName"] for g in stored["spec"]["workerGroupSpecs"]] == ["default-group", "gpu"]
     assert new_group(emulator.emu) == {
         "groupName": "gpu", "replicas": 1, "minReplicas": 1, "maxReplicas": 10, "numOfHosts": 1,
+        "priority": 0,  # the CRD's default, filled in by the API server
         "rayStartParams": {},  # KubeRay < 1.4 requires the field (kuberay#3250)
         "template": {"spec": {
             "containers": [{

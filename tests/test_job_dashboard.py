@@ -84,7 +84,8 @@ class FakeJob:
 @dataclass
 class FakeDashboard:
     jobs: dict[str, FakeJob] = field(default_factory=dict)
-    websocket: str = "ok"  # ok | refuse (HTTP 500, like an old proxy) | break (close after one message)
+    # ok | refuse (HTTP 500, like an old proxy) | break (close after one message) | stall (never closes)
+    websocket: str = "ok"
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     url: str = ""
 
@@ -142,6 +143,8 @@ class FakeDashboard:
                 await ws.close(code=1011)
                 return ws
             await asyncio.sleep(0.01)
+        if self.websocket == "stall":  # the job ended, the stream stays open (a proxy that keeps it)
+            await asyncio.sleep(30)
         await ws.close()
         return ws
 
@@ -208,6 +211,22 @@ def test_broken_websocket_continues_by_polling_without_repeating(fake_dashboard:
 
     assert text == "first\nsecond\nthird\n"
     assert final["status"] == "SUCCEEDED"
+
+
+def test_a_tail_left_open_after_the_job_ended_is_noticed_by_asking_the_job(fake_dashboard: FakeDashboard,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubectl_ray import websocket
+    from kubectl_ray.ray import logtail
+
+    monkeypatch.setattr(websocket, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(logtail, "WS_IDLE_CHECK", 0.3)
+    fake_dashboard.websocket = "stall"
+    fake_dashboard.jobs["j"] = FakeJob(["x\n", "y\n"], ["RUNNING", "RUNNING", "SUCCEEDED"])
+
+    text, notes, final = follow(fake_dashboard, "j")
+
+    assert (text, notes, final["status"]) == ("x\ny\n", [], "SUCCEEDED")
+    assert len([r for r in fake_dashboard.requests if r[1] == "/api/jobs/j"]) >= 1
 
 
 def test_unreachable_dashboard_while_following_is_retried_then_reported() -> None:

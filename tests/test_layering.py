@@ -12,7 +12,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "kubectl_ray"
 LOWER_LAYERS = ("kubectl_ray.kube", "kubectl_ray.resources", "kubectl_ray.ray", "kubectl_ray.debug")
 BELOW_CLI = (*LOWER_LAYERS, "kubectl_ray.env", "kubectl_ray.names", "kubectl_ray.parsing", "kubectl_ray.printing",
-             "kubectl_ray.errors")
+             "kubectl_ray.errors", "kubectl_ray.websocket", "kubectl_ray.emitters", "kubectl_ray.safetar",
+             "kubectl_ray.jsonpath")
 MAX_COMMAND_LINES = 400
 
 # Circles other helpers are removing in parallel (issue 15), as "every module of the circle lies in one of

@@ -103,7 +103,7 @@ def test_stderr_and_the_exit_status_are_kept(emulator):
 
 def test_frames_larger_than_the_receive_buffer_stream_in_pieces(emulator):
     """A 5 MiB frame arrives whole and in order, in pieces no larger than the 1 MiB receive buffer."""
-    from kubectl_ray.kube.podexec import RECV_BUFFER
+    from kubectl_ray.websocket import RECV_BUFFER
 
     emu = emulator.emu
     add_pod(emu)
@@ -262,11 +262,11 @@ def test_broken_frames_are_one_clear_error(tail, message):
 
 
 def test_a_silent_server_is_pinged_then_given_up(monkeypatch):
-    from kubectl_ray.kube import podexec
+    from kubectl_ray import websocket
 
-    monkeypatch.setattr(podexec, "POLL_SECONDS", 0.1)
-    monkeypatch.setattr(podexec, "PING_AFTER_SECONDS", 0.2)
-    monkeypatch.setattr(podexec, "GIVE_UP_AFTER_SECONDS", 1.0)
+    monkeypatch.setattr(websocket, "POLL_SECONDS", 0.1)
+    monkeypatch.setattr(websocket, "PING_AFTER_SECONDS", 0.2)
+    monkeypatch.setattr(websocket, "GIVE_UP_AFTER_SECONDS", 1.0)
     release = threading.Event()
     with RawServer(lambda conn: release.wait(30)) as server:
         session = raw_exec(server)

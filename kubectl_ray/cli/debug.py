@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import click
 
@@ -69,10 +71,14 @@ def debug(env: CommandEnv, target: str | None, all_namespaces: bool, output: str
     try:
         return _run(env, options, output=output, address=address, bundle_path=bundle_path, from_bundle=from_bundle,
                     no_color=no_color)
-    except (KubectlRayError, click.ClickException, KeyboardInterrupt, BrokenPipeError):
+    except KubectlRayError as exc:
+        raise _redacted(exc) from None  # API and bundle errors can quote what they read
+    except (click.ClickException, KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception as exc:  # noqa: BLE001 - a bug must not look like "errors found" (exit 1)
-        raise _NotRun(f"error: the diagnosis stopped: unexpected {type(exc).__name__}: {exc} "
+        from kubectl_ray.debug.redact import redact_text
+
+        raise _NotRun(f"error: the diagnosis stopped: unexpected {type(exc).__name__}: {redact_text(str(exc))} "
                       "(run with --debug for a traceback; please report it)") from exc
 
 
@@ -83,7 +89,9 @@ def _run(env: CommandEnv, options: dict[str, Any], *, output: str | None, addres
     if options["deep"]:
         from kubectl_ray.debug.deep import collect_deep
 
-        collect_deep(env, snap, address=address, note=lambda m: click.echo(m, err=True))
+        from kubectl_ray.debug.redact import redact_text
+
+        collect_deep(env, snap, address=address, note=lambda m: click.echo(redact_text(m), err=True))
     from kubectl_ray.debug import report
     from kubectl_ray.debug.engine import diagnose, diagnose_all
 
@@ -95,15 +103,56 @@ def _run(env: CommandEnv, options: dict[str, Any], *, output: str | None, addres
         click.echo(f"Wrote support bundle {bundle_path} ({size // 1024 + 1} KiB, secrets redacted)", err=True)
     code = report.exit_code(diagnoses, single=single)
     source = from_bundle if from_bundle else None
-    if output:
-        report.write_json(sys.stdout, snap, diagnoses, single=single, bundle=source)
-    elif single:
-        if not diagnoses[0].found and not diagnoses[0].findings:
-            raise _target_not_found(env, diagnoses[0].target, options["ref"], from_bundle)
-        report.write_human(sys.stdout, snap, diagnoses[0], color=color, bundle=source)
-    else:
-        _scan_output(snap, diagnoses, options)
+    with _stdout_errors():
+        if output:
+            report.write_json(sys.stdout, snap, diagnoses, single=single, bundle=source)
+        elif single:
+            if not diagnoses[0].found and not diagnoses[0].findings:
+                raise _target_not_found(env, diagnoses[0].target, options["ref"], from_bundle)
+            report.write_human(sys.stdout, snap, diagnoses[0], color=color, bundle=source)
+        else:
+            _scan_output(snap, diagnoses, options)
     return int(code)
+
+
+@contextmanager
+def _stdout_errors() -> Iterator[None]:
+    """A report that cannot be written (a full disk, `> /dev/full`) is one error line naming where it went."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        where = _stdout_path()
+        _drop_stdout()
+        reason = "no space left on the device" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror or str(exc)
+        raise _NotRun(f"error: cannot write the report to {where}: {reason}") from None
+
+
+def _stdout_path() -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{sys.stdout.fileno()}")
+    except (OSError, ValueError, AttributeError):
+        return "standard output"
+
+
+def _drop_stdout() -> None:
+    """Forget what could not be written, so the interpreter's last flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _redacted(exc: KubectlRayError) -> KubectlRayError:
+    from kubectl_ray.debug.redact import redact_text
+
+    line = exc.render()
+    clean = redact_text(line)
+    return exc if clean == line else _NotRun(clean, exit_code=exc.exit_code)
 
 
 def _validate(target: str | None, all_namespaces: bool, output: str | None, logs: bool, deep: bool,
@@ -113,10 +162,15 @@ def _validate(target: str | None, all_namespaces: bool, output: str | None, logs
 
     ref = parse_resource_ref(target) if target else None
     deep = deep or address is not None
+    if bundle_path is not None and not bundle_path.strip():
+        raise UsageError("--bundle needs a file name, such as debug.tar.gz")
+    if from_bundle is not None and not from_bundle.strip():
+        raise UsageError("--from-bundle needs the file name of a support bundle")
     if ref is not None and all_namespaces:
         raise UsageError("a resource name cannot be combined with -A/--all-namespaces")
     if from_bundle:
-        for flag, used in (("--logs", logs), ("--deep/--address", deep), ("--bundle", bundle_path), ("-A", all_namespaces)):
+        for flag, used in (("--logs", logs), ("--deep/--address", deep), ("--bundle", bundle_path is not None),
+                           ("-A", all_namespaces)):
             if used:
                 raise UsageError(f"{flag} needs a cluster and cannot be used with --from-bundle")
         if not os.path.isfile(from_bundle):
@@ -131,6 +185,8 @@ def _validate(target: str | None, all_namespaces: bool, output: str | None, logs
         raise UsageError(f"--bundle {bundle_path} is a directory; give a file name such as debug.tar.gz")
     if bundle_path and os.path.lexists(bundle_path) and not overwrite:
         raise UsageError(f"--bundle {bundle_path} already exists; refusing to overwrite it (pass --overwrite)")
+    if bundle_path and not os.path.isdir(os.path.dirname(os.path.abspath(bundle_path))):
+        raise UsageError(f"--bundle {bundle_path}: the directory {os.path.dirname(os.path.abspath(bundle_path))} does not exist")
     return {"ref": ref, "all_namespaces": all_namespaces, "output": output, "logs": logs, "deep": deep,
             "from_bundle": from_bundle}
 
@@ -196,8 +252,8 @@ def _scan_output(snap: Any, diagnoses: list[Any], options: dict[str, Any]) -> No
         ns = snap.meta.get("namespace")
         click.echo("No Ray resources found" + ("" if options["all_namespaces"] else f" in {ns} namespace") + ".", err=True)
         return
-    report.write_table(sys.stdout, diagnoses, all_namespaces=options["all_namespaces"])
-    skipped = sorted({nc.reason for d in diagnoses for nc in d.not_checked})
+    report.write_table(sys.stdout, snap, diagnoses, all_namespaces=options["all_namespaces"])
+    skipped = sorted({nc.reason for d in report.redacted(snap, diagnoses) for nc in d.not_checked})
     if skipped:
         click.echo(f"Warning: some checks could not run: {'; '.join(skipped[:3])}", err=True)
     if any(d.count("error") or d.count("warning") for d in diagnoses):

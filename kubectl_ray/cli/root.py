@@ -108,9 +108,7 @@ def _run(args: list[str]) -> int:
         if isinstance(exc, StdoutFailed):
             detach_stdout()
         if registry.DEBUG:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         _error_line(exc.render())
         return int(exc.exit_code)
     except BrokenPipeError:
@@ -121,10 +119,8 @@ def _run(args: list[str]) -> int:
         return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback by default
         if registry.DEBUG:
-            import traceback
-
-            traceback.print_exc()
-        _error_line(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with --debug for a traceback)")
+            _print_traceback()
+        _error_line(f"error: unexpected {type(exc).__name__}: {one_line(_redacted(str(exc)))} (run with --debug for a traceback)")
         return ExitCode.ERROR
     return int(result) if isinstance(result, int) else ExitCode.OK
 
@@ -132,6 +128,23 @@ def _run(args: list[str]) -> int:
 def _usage_message(exc: click.UsageError) -> str:
     where = exc.ctx.command_path if exc.ctx else PROG_NAME
     return f"error: {one_line(exc.format_message())} (see '{where} --help')"
+
+
+def _redacted(text: str) -> str:
+    """Exception text can quote a credential (a header, a URL, a command line): never print it."""
+    from kubectl_ray.debug.redact import redact_text
+
+    return redact_text(text)
+
+
+def _print_traceback() -> None:
+    """`--debug`: the traceback of the exception being handled, redacted like any other output."""
+    import traceback
+
+    try:
+        sys.stderr.write(_redacted(traceback.format_exc()))
+    except (BrokenPipeError, ValueError):
+        pass
 
 
 def _error_line(text: str) -> None:

@@ -1,5 +1,8 @@
 """Print a diagnosis: for people (grouped by severity, root causes first) or as JSON (`-o json`).
 
+Everything printed here is redacted first (redact.py): rules work on the values as collected, and
+`redacted()` turns their findings into what may be shown - the one place the report's text passes.
+
 Exit codes (stable): 0 no error-severity finding; 1 at least one error finding (a missing CRD, OP-01,
 counts: it is a finding); 3 the diagnosis could not run (API server unreachable, target unreadable or
 not found, bundle unreadable). Checks that could not run ("not checked", e.g. RBAC) are listed but do
@@ -44,10 +47,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import replace
 from typing import IO, Any
 
 from kubectl_ray.debug.engine import Diagnosis
-from kubectl_ray.debug.finding import ERROR, INFO, WARNING, Finding
+from kubectl_ray.debug.finding import ERROR, INFO, WARNING, Evidence, Finding
+from kubectl_ray.debug.redact import Redactor
 from kubectl_ray.debug.snapshot import Snapshot
 from kubectl_ray.errors import ExitCode
 from kubectl_ray.printing import format_table
@@ -83,11 +88,35 @@ def operator_info(snap: Snapshot, namespace: str) -> dict[str, Any] | None:
     return {"version": op.version_text, "namespace": op.namespace, "name": op.name, "source": op.source}
 
 
+# --- redaction ------------------------------------------------------------------------------------
+
+def redacted(snap: Snapshot, diagnoses: list[Diagnosis], r: Redactor | None = None) -> list[Diagnosis]:
+    """The diagnoses as they may be shown: every text of every finding, reason and rule error redacted."""
+    r = r or Redactor.knowing(snap)
+    return [replace(d, findings=[_redact_finding(f, r) for f in d.findings],
+                    not_checked=[replace(nc, reason=r.text(nc.reason), title=r.text(nc.title)) for nc in d.not_checked],
+                    crashed=[(rule_id, r.text(error)) for rule_id, error in d.crashed]) for d in diagnoses]
+
+
+def _redact_finding(f: Finding, r: Redactor) -> Finding:
+    return replace(f, title=r.text(f.title), object=r.text(f.object), fix=r.text(f.fix),
+                   evidence=[_redact_evidence(e, r) for e in f.evidence],
+                   consequences=[_redact_finding(c, r) for c in f.consequences])
+
+
+def _redact_evidence(e: Evidence, r: Redactor) -> Evidence:
+    value = r.field(e.where, e.value) if e.kind == "field" else r.text(e.value)
+    return Evidence(e.kind, r.text(e.where), value)
+
+
 # --- JSON ------------------------------------------------------------------------------------------
 
 def to_document(snap: Snapshot, diagnoses: list[Diagnosis], *, single: bool, bundle: str | None = None) -> dict[str, Any]:
+    """The `-o json` document, redacted."""
     from kubectl_ray import __version__
 
+    r = Redactor.knowing(snap)
+    diagnoses = redacted(snap, diagnoses, r)
     meta = snap.meta
     source: dict[str, Any] = {"type": "bundle" if bundle else meta.get("source", "cluster"),
                               "collectedAt": meta.get("collectedAt"), "apiCalls": meta.get("apiCalls"),
@@ -99,7 +128,7 @@ def to_document(snap: Snapshot, diagnoses: list[Diagnosis], *, single: bool, bun
         targets.append({"kind": d.target.kind, "namespace": d.target.namespace, "name": d.target.name, "found": d.found,
                         "verdict": verdict(d), "summary": {s: d.count(s) for s in (ERROR, WARNING, INFO)}, **d.to_dict()})
     ns = diagnoses[0].target.namespace if diagnoses else meta.get("namespace", "")
-    return {
+    return r.value({
         "apiVersion": SCHEMA, "kind": "Diagnosis", "pluginVersion": __version__, "source": source,
         "operator": operator_info(snap, ns),
         "summary": {"targets": len(diagnoses), **{s: sum(d.count(s) for d in diagnoses) for s in (ERROR, WARNING, INFO)},
@@ -108,7 +137,7 @@ def to_document(snap: Snapshot, diagnoses: list[Diagnosis], *, single: bool, bun
         "targets": targets,
         "forbidden": [f.to_dict() for f in snap.forbidden],
         "collectionErrors": list(snap.errors),
-    }
+    })
 
 
 def write_json(out: IO[str], snap: Snapshot, diagnoses: list[Diagnosis], *, single: bool, bundle: str | None = None) -> None:
@@ -131,11 +160,13 @@ class Style:
 
 def write_human(out: IO[str], snap: Snapshot, d: Diagnosis, *, color: bool = False, bundle: str | None = None) -> None:
     style = Style(color)
+    r = Redactor.knowing(snap)
+    d = redacted(snap, [d], r)[0]
     lines: list[str] = []
     t = d.target
     counts = ", ".join(f"{d.count(s)} {_plural(s, d.count(s))}" for s in (ERROR, WARNING, INFO))
     lines.append(style(f"{t.kind} {t.namespace}/{t.name}", bold=True) + f": {counts}")
-    lines.append(_context_line(snap, t.namespace, bundle))
+    lines.append(r.text(_context_line(snap, t.namespace, bundle)))
     for severity in (ERROR, WARNING, INFO):
         group = [f for f in d.findings if f.severity == severity]
         if not group:
@@ -222,8 +253,9 @@ def _plural(severity: str, n: int) -> str:
 
 # --- scan table ------------------------------------------------------------------------------------
 
-def write_table(out: IO[str], diagnoses: list[Diagnosis], *, all_namespaces: bool) -> None:
+def write_table(out: IO[str], snap: Snapshot, diagnoses: list[Diagnosis], *, all_namespaces: bool) -> None:
     """One line per Ray resource, kubectl-style (no colour, like kubectl's own tables)."""
+    diagnoses = redacted(snap, diagnoses)
     headers = (["NAMESPACE"] if all_namespaces else []) + ["KIND/NAME", "VERDICT", "TOP FINDING"]
     rows = []
     for d in diagnoses:

@@ -107,9 +107,10 @@ class Snapshot:
         bucket = self.objects.setdefault(resource, [])
         seen = {_key(o) for o in bucket}
         for obj in objs:
-            if _key(obj) not in seen:
+            key = _key(obj)
+            if key not in seen:
                 bucket.append(obj)
-                seen.add(_key(obj))
+                seen.add(key)
         self._index.clear()
 
     def mark_absent(self, resource: str, namespace: str | None, name: str) -> None:

@@ -92,10 +92,13 @@ class Address:
     prefix: str  # path prefix, e.g. behind an ingress: "/ray"
 
     @property
-    def url(self) -> str:
+    def netloc(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        port = f":{self.port}" if self.port else ""
-        return f"{self.scheme}://{host}{port}{self.prefix}"
+        return f"{host}:{self.port}" if self.port else host
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.netloc}{self.prefix}"
 
 
 def parse_address(address: str, *, flag: str = "--address") -> Address:
@@ -242,14 +245,24 @@ class DashboardClient:
 
     # --- WebSocket details for logtail.py -------------------------------------------------------
 
-    def websocket_url(self, path: str) -> str:
-        scheme = "wss" if self._addr.scheme == "https" else "ws"
-        return f"{scheme}{self.address[len(self._addr.scheme):]}{path}"
+    def open_socket(self, timeout: float) -> Any:
+        """A socket connected to the dashboard (TLS for https, verified as `verify` says), for the
+        log tail's WebSocket; like every request here, it goes direct, never through a proxy."""
+        import socket
 
-    def websocket_sslopt(self) -> dict[str, Any]:
+        port = self._addr.port or (443 if self._addr.scheme == "https" else 80)
+        sock = socket.create_connection((self._addr.host, port), timeout=timeout)
         if self._addr.scheme != "https":
-            return {}
-        return {"context": self._ssl_context()}
+            return sock
+        try:
+            return self._ssl_context().wrap_socket(sock, server_hostname=self._addr.host)
+        except BaseException:
+            sock.close()
+            raise
+
+    def websocket_request(self, path: str) -> tuple[str, list[tuple[str, str]]]:
+        """The request target and headers (Host, then ours: the token travels like on any request)."""
+        return self._addr.prefix + path, [("Host", self._addr.netloc), *self.headers.items()]
 
     # --- plumbing --------------------------------------------------------------------------------
 

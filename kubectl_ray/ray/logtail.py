@@ -7,17 +7,18 @@ WebSocket cannot be opened or breaks (an old proxy, a dropped port-forward), we 
 the log file only grows, so the printed text is always a prefix of the next answer.
 
 The caller's `write` gets exactly the job's text; status goes through `note` (stderr).
-`websocket-client` (a dependency of `kubernetes`) is imported only when a tail starts.
+The WebSocket client is kubectl_ray/websocket.py (the one pod exec uses), imported when a tail starts.
 """
 
 from __future__ import annotations
 
+import codecs
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kubectl_ray.ray.dashboard import DashboardClient, DashboardError, DashboardUnreachable
-from kubectl_ray.shapes import MIB, text
+from kubectl_ray.shapes import text
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 POLL_INTERVAL = 1.0
@@ -25,7 +26,6 @@ WS_CONNECT_TIMEOUT = 10.0
 WS_IDLE_CHECK = 10.0  # seconds of silence after which we ask the job's status over HTTP
 RECONNECT_BUDGET = 120.0  # seconds we keep retrying an unreachable dashboard while following
 _CHECK_CHARS = 256  # tail of printed text compared before a catch-up, to never print twice
-MAX_MESSAGE_BYTES = 64 * MIB  # one WebSocket message (Ray sends log chunks of a few KiB); past it we poll
 
 Write = Callable[[str], None]
 Note = Callable[[str], None]
@@ -65,46 +65,53 @@ class LogFollower:
     # --- WebSocket -------------------------------------------------------------------------------
 
     def _websocket(self) -> None:
-        import websocket  # websocket-client; lazy: costs ~15 ms and only `job` needs it
+        from kubectl_ray import websocket
 
-        url = self.client.websocket_url(f"/api/jobs/{self.job_id}/logs/tail")
-        headers = [f"{k}: {v}" for k, v in self.client.headers.items()]
-        host = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+        target, headers = self.client.websocket_request(f"/api/jobs/{self.job_id}/logs/tail")
         try:
-            ws = websocket.create_connection(url, header=headers, timeout=WS_CONNECT_TIMEOUT,
-                                             sslopt=self.client.websocket_sslopt(), http_no_proxy=[host],
-                                             enable_multithread=False)
-        except websocket.WebSocketBadStatusException as exc:
-            if getattr(exc, "status_code", None) == 404:
+            sock = self.client.open_socket(WS_CONNECT_TIMEOUT)
+        except OSError as exc:
+            raise _TailBroken(exc.strerror or str(exc) or type(exc).__name__) from None
+        try:
+            answer = websocket.upgrade(sock, target, headers)
+            if answer.status == 404:
                 raise DashboardError(f"Ray job {self.job_id} does not exist on the cluster at {self.client.address}",
-                                     status=404) from None
-            raise _TailBroken(f"HTTP {getattr(exc, 'status_code', '?')}") from None
-        except (OSError, websocket.WebSocketException) as exc:
+                                     status=404)
+            if answer.status != 101:
+                raise _TailBroken(f"HTTP {answer.status}")
+            websocket.accepted_protocol(answer)
+        except (OSError, websocket.WebSocketError) as exc:
+            sock.close()
             raise _TailBroken(str(exc) or type(exc).__name__) from None
+        except BaseException:
+            sock.close()
+            raise
+        # a silent stream: every WS_IDLE_CHECK seconds without text, make sure the job is still running
+        checked_at = [0.0]
+
+        def job_over(silent_for: float) -> bool:
+            if silent_for < checked_at[0]:  # text came in between
+                checked_at[0] = 0.0
+            if silent_for - checked_at[0] < WS_IDLE_CHECK:
+                return False
+            checked_at[0] = silent_for
+            return self._job_ended()
+
+        frames = websocket.FrameReader(sock, answer.rest, on_silence=job_over)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a character may span two frames
+        message = websocket.TEXT
         try:
-            ws.settimeout(WS_IDLE_CHECK)
-            next_message = _cap_messages(ws, MAX_MESSAGE_BYTES)
-            while True:
-                next_message()
-                try:
-                    opcode, data = ws.recv_data()
-                except websocket.WebSocketTimeoutException:
-                    if self._job_ended():  # silent stream: make sure the job is still running
-                        return
-                    continue
-                except websocket.WebSocketConnectionClosedException:
-                    return
-                except (OSError, websocket.WebSocketException) as exc:  # e.g. a frame that is not UTF-8
-                    raise _TailBroken(str(exc) or type(exc).__name__) from None
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    return
-                if opcode == websocket.ABNF.OPCODE_TEXT:
-                    self._emit_chunk(data.decode("utf-8", "replace") if isinstance(data, bytes) else data)
+            for opcode, piece in frames.payloads():
+                if opcode != websocket.CONTINUATION:
+                    message = opcode
+                    self._emit_chunk(decoder.decode(b"", final=True))
+                if message == websocket.TEXT:  # Ray sends the log as text messages
+                    self._emit_chunk(decoder.decode(bytes(piece)))
+            self._emit_chunk(decoder.decode(b"", final=True))
+        except websocket.WebSocketError as exc:
+            raise _TailBroken(str(exc)) from None
         finally:
-            try:
-                ws.close(timeout=1)
-            except Exception:  # noqa: BLE001 - closing a broken socket must not hide the real outcome
-                pass
+            frames.close()
 
     def _job_ended(self) -> bool:
         try:
@@ -158,31 +165,6 @@ class LogFollower:
         if full_log[start:self.printed] != self._tail:
             return  # not the text we printed (rotated or replaced): printing would duplicate or garble
         self._emit_chunk(full_log[self.printed:])
-
-
-def _cap_messages(ws: Any, limit: int) -> Callable[[], None]:
-    """Bound the bytes websocket-client may buffer for one message (a frame announcing 2**63 bytes, or
-    endless continuation frames, would otherwise grow without end); returns the call that starts the
-    count for the next message. Counting happens in the frame buffer's socket reads."""
-    buffer = getattr(ws, "frame_buffer", None)
-    recv = getattr(buffer, "recv", None)
-    if recv is None:  # another websocket-client layout: no cap rather than no tail
-        return lambda: None
-    left = [limit]
-
-    def counted(size: int) -> Any:
-        data = recv(size)
-        left[0] -= len(data) if isinstance(data, (bytes, bytearray)) else 0
-        if left[0] < 0:
-            raise _TailBroken(f"a message larger than {limit // MIB} MiB")
-        return data
-
-    buffer.recv = counted
-
-    def next_message() -> None:
-        left[0] = limit
-
-    return next_message
 
 
 class _TailBroken(Exception):

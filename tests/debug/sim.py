@@ -1,14 +1,16 @@
-"""A tiny fake KubeRay operator for tests: turns a CR manifest into the objects of a healthy, running cluster.
+"""Static healthy clusters for debug tests: turns a CR manifest into the objects of a healthy, running cluster.
 
-What it produces follows diagnostics.md §0 (names, labels, injected containers) so the rules see what a
-real cluster shows: the CR with status, RayClusters (for RayJobs/RayServices), pods (Running, Ready,
+Pods, Services, submitter Jobs and the clusters of RayJobs/RayServices come from the same builders the
+emulator's KubeRay player uses (tests/emulator/kuberay/builders.py, read from KubeRay v1.7.0), so a
+fixture looks like what the player produces; names, uids and times here are deterministic. It shows
+what a real cluster shows: the CR with status, RayClusters (for RayJobs/RayServices), pods (Running, Ready,
 wait-gcs-ready Completed, the autoscaler sidecar), head/serve Services with EndpointSlices, the K8s
 submitter Job, the operator Deployment (quay.io/kuberay/operator:v1.7.0), the v1.7.0 CRDs and nodes that
 satisfy the templates' nodeSelectors. Defaults from the CRD schemas are applied first, as the API server
 would (../shared/crds/README.md).
 
 `Sim.snapshot(...)` turns those objects into a Snapshot exactly as the collector would store them
-(slimmed and redacted), so the same objects can also be loaded into the API emulator.
+(slimmed; redaction happens only on output), so the same objects can also be loaded into the API emulator.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ import yaml
 from kubectl_ray.debug.collector import slim
 from kubectl_ray.debug.snapshot import PLURALS, Snapshot, TargetRef
 from tests.conftest import shared_path  # ../shared, found as tests.conftest explains
+from tests.emulator.api import default_pod_spec
+from tests.emulator.kuberay import builders as kb
+
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
 OPERATOR_NS = "kuberay-system"
 RAY_KINDS = ("RayCluster", "RayJob", "RayService", "RayCronJob")
@@ -172,7 +177,12 @@ class Sim:
 
     def cluster_objects(self, cluster: dict[str, Any], *, owner: dict[str, Any] | None = None,
                         serve: bool = False, sidecar_submitter: bool = False) -> list[dict[str, Any]]:
+        """The running cluster: pods and Services as KubeRay v1.7 builds them (tests/emulator/kuberay/builders.py)."""
         spec = cluster["spec"]
+        if owner is not None:
+            cluster["metadata"]["ownerReferences"] = [kb.controller_ref(owner)]
+            cluster["metadata"].setdefault("labels", {}).update({
+                "ray.io/originated-from-crd": owner["kind"], "ray.io/originated-from-cr-name": owner["metadata"]["name"]})
         head = self.head_pod(cluster, serve=serve, sidecar_submitter=sidecar_submitter)
         workers = []
         for group in spec.get("workerGroupSpecs") or []:
@@ -181,139 +191,97 @@ class Sim:
             count = min(_clamp(group), self.max_pods) * int(group.get("numOfHosts") or 1)
             workers += [self.worker_pod(cluster, group, i, serve=serve) for i in range(min(count, self.max_pods))]
         svc = self.head_service(cluster, head)
-        desired = sum(_clamp(g) * int(g.get("numOfHosts") or 1) for g in spec.get("workerGroupSpecs") or [] if not g.get("suspend"))
+        counts = kb.cluster_status_counts(cluster)
+        desired = counts["desiredWorkerReplicas"]
         cluster["status"] = {
             "state": "ready", "observedGeneration": cluster["metadata"].get("generation", 1),
-            "desiredWorkerReplicas": desired, "availableWorkerReplicas": desired, "readyWorkerReplicas": desired,
-            "minWorkerReplicas": sum(int(g.get("minReplicas") or 0) for g in spec.get("workerGroupSpecs") or []),
-            "maxWorkerReplicas": sum(int(g.get("maxReplicas") or 0) for g in spec.get("workerGroupSpecs") or []),
+            **counts, "availableWorkerReplicas": desired, "readyWorkerReplicas": desired,
+            "endpoints": {p["name"]: str(p["targetPort"]) for p in svc["spec"]["ports"]},
             "head": {"podName": head["metadata"]["name"], "podIP": head["status"]["podIP"],
                      "serviceName": svc["metadata"]["name"], "serviceIP": head["status"]["podIP"]},
             "conditions": [
                 {"type": "RayClusterProvisioned", "status": "True", "reason": "AllPodRunningAndReadyFirstTime",
-                 "message": "", "lastTransitionTime": ago(minutes=100)},
+                 "message": "All Ray Pods are ready for the first time", "lastTransitionTime": ago(minutes=100)},
                 {"type": "HeadPodReady", "status": "True", "reason": "HeadPodRunningAndReady", "message": "",
                  "lastTransitionTime": ago(minutes=100)},
+                {"type": "RayClusterSuspended", "status": "False", "reason": "RayClusterSuspended", "message": "",
+                 "lastTransitionTime": ago(minutes=110)},
+                {"type": "RayClusterSuspending", "status": "False", "reason": "RayClusterSuspending", "message": "",
+                 "lastTransitionTime": ago(minutes=110)},
             ],
             "lastUpdateTime": ago(minutes=1),
+            "stateTransitionTimes": {"ready": ago(minutes=100)},
         }
-        if owner is not None:
-            cluster["metadata"]["ownerReferences"] = [{"apiVersion": "ray.io/v1", "kind": owner["kind"],
-                                                       "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"],
-                                                       "controller": True}]
-            cluster["metadata"].setdefault("labels", {}).update({
-                "ray.io/originated-from-crd": owner["kind"], "ray.io/originated-from-cr-name": owner["metadata"]["name"]})
         events = [self.event(cluster, "Normal", "CreatedHeadPod", f"Created head Pod {self.namespace}/{head['metadata']['name']}",
                              ago(minutes=110))]
         return [cluster, head, *workers, svc, self.endpoint_slice(svc, [head]), *events]
 
-    def _pod(self, cluster: dict[str, Any], template: dict[str, Any], name: str, labels: dict[str, str]) -> dict[str, Any]:
-        spec = copy.deepcopy(template.get("spec") or {})
-        meta_labels = {**((template.get("metadata") or {}).get("labels") or {}), **labels,
-                       "ray.io/cluster": cluster["metadata"]["name"], "ray.io/is-ray-node": "yes",
-                       "app.kubernetes.io/name": "kuberay", "app.kubernetes.io/created-by": "kuberay-operator"}
-        annotations = dict((template.get("metadata") or {}).get("annotations") or {})
-        annotations["ray.io/ft-enabled"] = "true" if _ft(cluster) else "false"
-        ray = spec["containers"][0]
-        env = ray.setdefault("env", [])
-        crd_kind = (cluster["metadata"].get("labels") or {}).get("ray.io/originated-from-crd", "RayCluster")
-        env.append({"name": "RAY_USAGE_STATS_EXTRA_TAGS",
-                    "value": f"kuberay_version={self.operator_version};kuberay_crd={crd_kind}"})
-        spec.setdefault("restartPolicy", "Always")
-        spec.setdefault("schedulerName", "default-scheduler")
+    def _pod(self, cluster: dict[str, Any], pod: dict[str, Any], name: str) -> dict[str, Any]:
+        """A pod built by the operator, as the kubelet reports it once running and ready."""
+        pod["metadata"].pop("generateName", None)
+        pod["metadata"].update(name=name, namespace=self.namespace, uid=f"uid-pod-{name}")
+        pod["metadata"]["creationTimestamp"] = created = ago(minutes=105)
+        default_pod_spec(pod["spec"])
         ip = next(self._ips)
-        created = ago(minutes=105)
-        pod = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": name, "namespace": self.namespace, "labels": meta_labels, "annotations": annotations,
-                            "uid": f"uid-pod-{name}", "creationTimestamp": created,
-                            "ownerReferences": [{"apiVersion": "ray.io/v1", "kind": "RayCluster",
-                                                 "name": cluster["metadata"]["name"], "controller": True}]},
-               "spec": spec,
-               "status": {"phase": "Running", "podIP": ip, "hostIP": "192.168.0.10", "startTime": created,
-                          "qosClass": "Burstable",
-                          "conditions": [{"type": t, "status": "True", "lastTransitionTime": ago(minutes=100)}
-                                         for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")],
-                          "containerStatuses": [self.running_status(c) for c in spec["containers"]],
-                          }}
-        if spec.get("initContainers"):
-            pod["status"]["initContainerStatuses"] = [self.completed_status(c) for c in spec["initContainers"]]
+        pod["status"] = kb.running_pod_status(pod, ip=ip, host_ip="192.168.0.10", started=created,
+                                              ready_at=ago(minutes=100), finished_init=ago(minutes=104))
         return pod
 
     def head_pod(self, cluster: dict[str, Any], *, serve: bool = False, sidecar_submitter: bool = False) -> dict[str, Any]:
         name = cluster["metadata"]["name"]
         head_spec = cluster["spec"]["headGroupSpec"]
-        template = copy.deepcopy(head_spec.get("template") or {})
-        spec = template.setdefault("spec", {})
-        if cluster["spec"].get("enableInTreeAutoscaling"):
-            image = (cluster["spec"].get("autoscalerOptions") or {}).get("image") or spec["containers"][0].get("image")
-            spec["containers"].append({
-                "name": "autoscaler", "image": image, "command": ["/bin/bash", "-lc", "--"],
-                "args": ["ray kuberay-autoscaler --cluster-name $(RAY_CLUSTER_NAME) --cluster-namespace $(RAY_CLUSTER_NAMESPACE)"],
-                "env": [{"name": "KUBERAY_CRD_VER", "value": "v1"}],
-                "resources": (cluster["spec"].get("autoscalerOptions") or {}).get("resources")
-                or {"limits": {"cpu": "500m", "memory": "512Mi"}, "requests": {"cpu": "500m", "memory": "512Mi"}}})
-        if sidecar_submitter:
-            spec["containers"].append({"name": "ray-job-submitter", "image": spec["containers"][0].get("image")})
-        labels = {"ray.io/node-type": "head", "ray.io/group": "headgroup", "ray.io/identifier": f"{name}-head"}
+        pod = kb.ray_pod(cluster, "head", head_spec, kuberay_version=self.operator_version, gates=set(self.gates),
+                         default_env=[])
+        if sidecar_submitter and not any(c.get("name") == kb.SUBMITTER for c in pod["spec"]["containers"]):
+            pod["spec"]["containers"].append({"name": kb.SUBMITTER, "image": pod["spec"]["containers"][0].get("image")})
         if serve:
-            labels["ray.io/serve"] = "true"
-        return self._pod(cluster, template, f"{name}-head-{suffix(name, 'head')}", labels)
+            pod["metadata"]["labels"]["ray.io/serve"] = "true"
+        return self._pod(cluster, pod, f"{name}-head-{suffix(name, 'head')}")
 
     def worker_pod(self, cluster: dict[str, Any], group: dict[str, Any], index: int, *, serve: bool = False) -> dict[str, Any]:
         name = cluster["metadata"]["name"]
-        template = copy.deepcopy(group.get("template") or {})
-        spec = template.setdefault("spec", {})
-        ray = spec["containers"][0]
-        spec["initContainers"] = [{"name": "wait-gcs-ready", "image": ray.get("image"), "command": ["/bin/bash", "-lc", "--"],
-                                   "args": ["until ray health-check --address x:6379 > /dev/null 2>&1; do sleep 5; done"],
-                                   "resources": {"limits": {"cpu": "200m", "memory": "256Mi"},
-                                                 "requests": {"cpu": "200m", "memory": "256Mi"}}},
-                                  *spec.get("initContainers", [])]
-        labels = {"ray.io/node-type": "worker", "ray.io/group": group["groupName"], "ray.io/identifier": f"{name}-worker"}
+        pod = kb.ray_pod(cluster, "worker", group, kuberay_version=self.operator_version, gates=set(self.gates))
+        pod["metadata"]["labels"]["ray.io/worker-group-replica-index"] = str(index)
         if serve:
-            labels["ray.io/serve"] = "true"
+            pod["metadata"]["labels"]["ray.io/serve"] = "true"
         pod_name = f"{name}-{group['groupName']}-worker-{suffix(name, group['groupName'], str(index))}"
-        return self._pod(cluster, template, pod_name, labels)
+        return self._pod(cluster, pod, pod_name)
 
     def running_status(self, container: dict[str, Any]) -> dict[str, Any]:
-        return {"name": container["name"], "image": container.get("image", ""), "imageID": "", "ready": True, "started": True,
-                "restartCount": 0, "state": {"running": {"startedAt": ago(minutes=104)}}}
+        return kb.running_container_status(container, ago(minutes=104))
 
     def completed_status(self, container: dict[str, Any]) -> dict[str, Any]:
-        return {"name": container["name"], "image": container.get("image", ""), "ready": True, "restartCount": 0,
-                "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": ago(minutes=105),
-                                         "finishedAt": ago(minutes=104)}}}
+        return kb.completed_container_status(container, ago(minutes=105), ago(minutes=104))
 
     def head_service(self, cluster: dict[str, Any], head: dict[str, Any], name: str | None = None) -> dict[str, Any]:
-        cname = cluster["metadata"]["name"]
-        custom = (cluster["spec"]["headGroupSpec"].get("headService") or {})
-        svc_name = name or ((custom.get("metadata") or {}).get("name")) or f"{cname}-head-svc"
-        container = cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
-        ports = [{"name": p.get("name"), "port": p["containerPort"], "protocol": "TCP", "targetPort": p["containerPort"]}
-                 for p in container.get("ports") or [] if p.get("name")]
-        if not container.get("ports"):
-            ports = [{"name": n, "port": p, "protocol": "TCP", "targetPort": p}
-                     for n, p in (("gcs-server", 6379), ("dashboard", 8265), ("client", 10001), ("metrics", 8080))]
-        return {"apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": svc_name, "namespace": self.namespace, "uid": f"uid-svc-{svc_name}",
-                             "creationTimestamp": ago(minutes=110),
-                             "labels": {"ray.io/cluster": cname, "ray.io/node-type": "head", "ray.io/identifier": f"{cname}-head",
-                                        "app.kubernetes.io/name": "kuberay", "app.kubernetes.io/created-by": "kuberay-operator"}},
-                "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "type": "ClusterIP", "ports": ports,
-                         "selector": {"ray.io/cluster": cname, "ray.io/node-type": "head"}}}
+        svc = kb.head_service(cluster)
+        if name is not None:
+            svc["metadata"]["name"] = name
+        svc["metadata"].update(namespace=self.namespace, uid=f"uid-svc-{svc['metadata']['name']}",
+                               creationTimestamp=ago(minutes=110))
+        svc["metadata"]["ownerReferences"] = [kb.controller_ref({**cluster, "kind": "RayCluster"})]
+        _default_service_ports(svc)
+        return svc
 
     def endpoint_slice(self, svc: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
         name = svc["metadata"]["name"]
+        labels = {**(svc["metadata"].get("labels") or {}), "kubernetes.io/service-name": name,
+                  "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}
+        if svc["spec"].get("clusterIP") == "None":
+            labels["service.kubernetes.io/headless"] = ""
         return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                 "metadata": {"name": f"{name}-{suffix(name)}", "namespace": self.namespace,
-                             "creationTimestamp": ago(minutes=110),
-                             "labels": {"kubernetes.io/service-name": name,
-                                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+                             "creationTimestamp": ago(minutes=110), "labels": labels,
+                             "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
+                                                  "uid": svc["metadata"].get("uid", ""), "controller": True,
+                                                  "blockOwnerDeletion": True}]},
                 "addressType": "IPv4",
                 "endpoints": [{"addresses": [p["status"]["podIP"]], "conditions": {"ready": True, "serving": True, "terminating": False},
-                               "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": self.namespace}}
+                               "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": self.namespace,
+                                             "uid": p["metadata"].get("uid", "")}}
                               for p in pods],
-                "ports": [{"name": p.get("name"), "port": p["port"], "protocol": "TCP"} for p in svc["spec"]["ports"]]}
+                "ports": [{"name": p.get("name"), "port": p.get("targetPort", p["port"]), "protocol": "TCP"}
+                          for p in svc["spec"]["ports"]]}
 
     def event(self, obj: dict[str, Any], etype: str, reason: str, message: str, when: str, count: int = 1) -> dict[str, Any]:
         meta = obj["metadata"]
@@ -339,9 +307,8 @@ class Sim:
             cluster_name = selector
         else:
             cluster_name = f"{name}-{suffix(name)}"
-            cluster = self.stored({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": cluster_name},
-                                   "spec": copy.deepcopy(spec["rayClusterSpec"])})
-            objs = self.cluster_objects(cluster, owner=job, sidecar_submitter=spec.get("submissionMode") == "SidecarMode")
+            cluster = self.stored(kb.rayjob_cluster(job, cluster_name))
+            objs = self.cluster_objects(cluster, owner=job)
         mode = spec.get("submissionMode") or "K8sJobMode"
         job["status"] = {"jobDeploymentStatus": "Waiting" if mode == "InteractiveMode" else "Running",
                          "jobStatus": "" if mode == "InteractiveMode" else "RUNNING",
@@ -349,17 +316,15 @@ class Sim:
                          "rayClusterName": cluster_name, "startTime": ago(minutes=108),
                          "dashboardURL": f"{cluster_name}-head-svc.{self.namespace}.svc.cluster.local:8265",
                          "observedGeneration": job["metadata"].get("generation", 1),
-                         "rayClusterStatus": cluster["status"]}
+                         "rayClusterStatus": cluster["status"], "rayJobInfo": {}, "failed": 0, "succeeded": 0}
         out = [job, *objs]
         if mode == "K8sJobMode":
-            out.append({"apiVersion": "batch/v1", "kind": "Job",
-                        "metadata": {"name": name, "namespace": self.namespace, "creationTimestamp": ago(minutes=100),
-                                     "labels": {"app.kubernetes.io/created-by": "kuberay-operator",
-                                                "ray.io/originated-from-crd": "RayJob", "ray.io/originated-from-cr-name": name}},
-                        "spec": {"backoffLimit": 2, "template": {"spec": {"restartPolicy": "Never", "containers": [
-                            {"name": "ray-job-submitter", "image": spec.get("rayClusterSpec", {}).get("headGroupSpec", {})
-                             .get("template", {}).get("spec", {}).get("containers", [{}])[0].get("image", "")}]}}},
-                        "status": {"active": 1, "startTime": ago(minutes=100)}})
+            submitter = kb.submitter_job(job, cluster)
+            submitter["metadata"].update(namespace=self.namespace, creationTimestamp=ago(minutes=100),
+                                         uid=f"uid-job-{name}")
+            submitter["status"] = {"active": 1, "ready": 1, "startTime": ago(minutes=100), "terminating": 0,
+                                   "uncountedTerminatedPods": {}}
+            out.append(submitter)
         return out
 
     # RayService -------------------------------------------------------------------------------
@@ -367,9 +332,8 @@ class Sim:
     def service_objects(self, service: dict[str, Any]) -> list[dict[str, Any]]:
         name = service["metadata"]["name"]
         cluster_name = f"{name}-{suffix(name)}"
-        cluster = self.stored({"apiVersion": "ray.io/v1", "kind": "RayCluster",
-                               "metadata": {"name": cluster_name, "annotations": {"ray.io/kuberay-version": self.operator_version}},
-                               "spec": copy.deepcopy(service["spec"]["rayClusterConfig"])})
+        cluster = self.stored(kb.rayservice_cluster(service, cluster_name))
+        cluster["metadata"]["annotations"]["ray.io/kuberay-version"] = self.operator_version
         objs = self.cluster_objects(cluster, owner=service, serve=True)
         head = next(o for o in objs if o["kind"] == "Pod" and o["metadata"]["labels"].get("ray.io/node-type") == "head")
         apps = {}
@@ -389,11 +353,20 @@ class Sim:
                                     "rayClusterStatus": cluster["status"]},
             "pendingServiceStatus": {},
         }
-        extra = [self.head_service(cluster, head, name=f"{name}-head-svc")]
-        serve_svc = self.head_service(cluster, head, name=f"{name}-serve-svc")
-        serve_svc["spec"]["ports"] = [{"name": "serve", "port": 8000, "protocol": "TCP", "targetPort": 8000}]
-        extra += [serve_svc, self.endpoint_slice(extra[0], [head])]
+        extra = [self._owned_service(kb.owner_head_service(service, cluster))]
+        serve_svc = kb.serve_service(service, cluster)
+        if serve_svc is None:  # no serve port on the head: KubeRay keeps retrying; show the usual one
+            serve_svc = kb.owner_head_service(service, cluster)
+            serve_svc["metadata"]["name"] = f"{name}-serve-svc"
+            serve_svc["spec"]["ports"] = [{"name": "serve", "port": 8000}]
+        extra += [self._owned_service(serve_svc), self.endpoint_slice(extra[0], [head])]
         return [service, *objs, *extra]
+
+    def _owned_service(self, svc: dict[str, Any]) -> dict[str, Any]:
+        svc["metadata"].update(namespace=self.namespace, uid=f"uid-svc-{svc['metadata']['name']}",
+                               creationTimestamp=ago(minutes=110))
+        _default_service_ports(svc)
+        return svc
 
     # platform ---------------------------------------------------------------------------------
 
@@ -490,6 +463,12 @@ def _clamp(group: dict[str, Any]) -> int:
 def _ft(cluster: dict[str, Any]) -> bool:
     annotation = ((cluster["metadata"].get("annotations") or {}).get("ray.io/ft-enabled") or "").lower() == "true"
     return annotation or cluster["spec"].get("gcsFaultToleranceOptions") is not None
+
+
+def _default_service_ports(svc: dict[str, Any]) -> None:
+    for port in svc["spec"].get("ports") or []:
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port["port"])
 
 
 def find(objs: list[dict[str, Any]], kind: str, predicate: Callable[[dict[str, Any]], bool] = lambda o: True) -> dict[str, Any]:

@@ -215,3 +215,68 @@ def test_from_bundle_rejects_flags_that_need_a_cluster() -> None:
     absent = run_cli("debug", "rayjob/other", "--from-bundle", str(EXAMPLE))
     assert absent.exit_code == 3
     assert absent.stderr == f"error: rayjob/other is not in bundle {EXAMPLE} (it holds: raycluster/demo)\n"
+
+
+# --- writing: empty names, full disks, size limits, unwritable output ---------------------------------------
+
+def test_an_empty_bundle_name_or_a_missing_directory_is_refused_before_collecting(emulator, tmp_path: Path) -> None:
+    for args, message in ((["--bundle", ""], "error: --bundle needs a file name, such as debug.tar.gz"),
+                          (["--bundle", str(tmp_path / "no" / "b.tar.gz")], f"the directory {tmp_path / 'no'} does not exist"),
+                          (["--from-bundle", ""], "error: --from-bundle needs the file name of a support bundle")):
+        emulator.emu.clear_requests()
+        result = emulator.run("debug", "demo", *args)
+        assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1, result
+        assert not emulator.emu.requests, "nothing is read before the flags are valid"
+
+
+def _child(args: list[str], *, stdout: Any = None, fsize: int | None = None, kubeconfig: str | None = None):
+    """The real CLI in a child process (file-size limits and /dev/full need real file descriptors)."""
+    import subprocess
+    import sys
+
+    limit = f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize}, {fsize})); " if fsize else ""
+    code = f"{limit}import sys; from kubectl_ray.cli import main; sys.exit(main({args!r}))"
+    env = {**os.environ, "KUBECONFIG": kubeconfig or "/nonexistent"}
+    return subprocess.run([sys.executable, "-c", code], stdout=stdout if stdout is not None else subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env, cwd=str(REPO), timeout=120)
+
+
+def test_a_file_size_limit_while_writing_the_bundle_is_one_line_and_leaves_nothing(emulator, tmp_path: Path) -> None:
+    load(emulator, broken_world().objs)
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "b.tar.gz"
+    proc = _child(["debug", "raycluster-external-redis", "--bundle", str(out)], fsize=2048, kubeconfig=emulator.kubeconfig)
+    assert proc.returncode == 3, proc
+    assert proc.stderr == (f"error: cannot write the bundle {out}: the file is larger than this process may write "
+                           "(file size limit) (nothing was written)\n")
+    assert list(out.parent.iterdir()) == [], "no bundle and no temporary file left behind"
+
+
+def test_a_full_disk_while_writing_the_bundle_is_one_line_and_leaves_nothing(emulator, tmp_path: Path, mocker) -> None:
+    import errno
+
+    load(emulator, broken_world().objs)
+    real_write = gzip.GzipFile.write
+    calls = {"n": 0}
+
+    def write(self, data):  # the disk fills up after the first few blocks (no server can play a full disk)
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    mocker.patch.object(gzip.GzipFile, "write", write)
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "b.tar.gz"
+    result = emulator.run("debug", "raycluster-external-redis", "--bundle", str(out))
+    assert result.exit_code == 3 and result.stderr == (
+        f"error: cannot write the bundle {out}: no space left on the device (nothing was written)\n"), result
+    assert list(out.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", [[], ["-o", "json"]])
+def test_a_report_to_a_full_device_is_one_line(fmt: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        proc = _child(["debug", "--from-bundle", str(EXAMPLE), *fmt], stdout=full)
+    assert proc.returncode == 3, proc
+    assert proc.stderr == "error: cannot write the report to /dev/full: no space left on the device\n"

@@ -1,5 +1,6 @@
 """`kubectl ray job submit|logs|stop` end to end: a real Ray 2.x head on 127.0.0.1 runs the jobs, the API
-emulator plays KubeRay (tests/e2e/operator.py), and a recording proxy sits in front of the dashboard.
+emulator plays KubeRay (its KubeRay player in instant mode, tests/e2e/operator.py), and a recording proxy
+sits in front of the dashboard.
 
 Jobs are short (about 1-3 s); one Ray head serves the whole session. Every process a test starts
 is stopped by that test.
@@ -218,6 +219,25 @@ def test_job_logs_follow_and_print_once(kuberay: EmulatorHandle, dashboard: Reco
     assert once.stdout == ray.job_logs(job_id)
 
 
+def test_the_log_tail_websocket_of_a_real_ray_head_streams_text_without_polling(ray: DashboardClient) -> None:
+    """Ray's own /logs/tail WebSocket, read by kubectl_ray/websocket.py: every chunk once, characters
+    split across frames intact, the stream ended by Ray when the job ends (no fallback to polling)."""
+    from kubectl_ray.ray.logtail import LogFollower
+
+    script = ("import time\nfor i in range(3):\n    print('tick', i, 'h\u00e9llo \u2713', flush=True); time.sleep(0.7)\n"
+              "print('x' * 70000, flush=True)")
+    job_id = ray.submit_job({"entrypoint": shlex.join(["python", "-c", script])})
+    written: list[str] = []
+    notes: list[str] = []
+    info = LogFollower(ray, job_id, written.append, notes.append).follow(websocket=True)
+
+    text = "".join(written)
+    assert notes == [], "the WebSocket tail was used to the end"
+    assert info["status"] == "SUCCEEDED"
+    assert all(f"tick {i} h\u00e9llo \u2713\n" in text for i in range(3)) and "x" * 70000 + "\n" in text
+    assert text == ray.job_logs(job_id)
+
+
 def test_job_stop_stops_the_ray_job(kuberay: EmulatorHandle, dashboard: RecordingProxy, ray: DashboardClient) -> None:
     started = submit(kuberay, "--name", "stopme", "--address", dashboard.url, "--no-wait",
                      entrypoint=["python", "-c", "import time; time.sleep(60)"])
@@ -249,7 +269,8 @@ def test_cluster_timeout_deletes_the_rayjob(emulator: EmulatorHandle, dashboard:
     assert result.stderr.strip().splitlines()[-1] == (
         f'error: timed out after 2s waiting for RayCluster "{cluster}" of RayJob "slow" to be ready (last state: '
         "no state yet, HeadPodReady=False (ContainersNotReady: containers with unready status: [ray-head]), "
-        "RayClusterProvisioned=False (RayClusterPodsProvisioning)); deleted RayJob \"slow\" created by this command")
+        "RayClusterProvisioned=False (RayClusterPodsProvisioning: RayCluster Pods are being provisioned for first time)); "
+        "deleted RayJob \"slow\" created by this command")
     assert f'Waiting for RayCluster "{cluster}": no state yet' in result.stderr
     assert rayjob(emulator, "slow") is None
     deletes = emulator.emu.requests_where(verb="delete", resource="rayjobs")

@@ -1,12 +1,14 @@
 """Standalone emulator: `python -m tests.emulator --kubeconfig out.yaml [--load objects.yaml]`.
 
 Serves until interrupted; used by benchmarks and for trying the real kubectl against it.
+`python -m tests.emulator demo` serves a cluster with KubeRay running (see demo.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 
 import yaml
@@ -15,6 +17,10 @@ from tests.emulator import Emulator, EmulatorServer, kubeconfig, write_kubeconfi
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["demo"]:
+        from tests.emulator.demo import main as demo
+
+        sys.exit(demo(sys.argv[2:]))
     parser = argparse.ArgumentParser(prog="python -m tests.emulator")
     parser.add_argument("--kubeconfig", required=True, help="where to write a kubeconfig pointing at the emulator")
     parser.add_argument("--load", action="append", default=[], help="YAML file(s) of objects to preload")

@@ -11,38 +11,37 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
 import json
 import os
-import random
-import string
 import time
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from aiohttp import web
 
+from tests.emulator import api, tables
+from tests.emulator.api import status_body
 from tests.emulator.resources import ResourceInfo
 from tests.emulator.selectors import SelectorError, field_selector, label_selector
-from tests.emulator.state import Emulator, Fault, RecordedRequest, Watcher, now_rfc3339
+from tests.emulator.state import Emulator, Fault, RecordedRequest, Watcher
 
-_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-            409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
-            500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
 _RECORDED_HEADERS = ("content-type", "accept", "user-agent", "authorization", "impersonate-user",
                      "impersonate-group", "impersonate-uid")
-
-
-def status_body(code: int, message: str, reason: str | None = None, details: dict | None = None) -> dict:
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-            "reason": reason or _REASONS.get(code, "Unknown"), "code": code}
-    if details is not None:
-        body["details"] = details
-    return body
+_TYPED_GROUPS = ("", "apps", "batch", "discovery.k8s.io", "node.k8s.io", "networking.k8s.io",
+                 "rbac.authorization.k8s.io", "apiextensions.k8s.io")
 
 
 def error(code: int, message: str, reason: str | None = None, details: dict | None = None,
           headers: dict | None = None) -> web.Response:
     return web.json_response(status_body(code, message, reason, details), status=code, headers=headers)
+
+
+def _warning(text: str) -> str:
+    """A Warning header value (RFC 7234 warn-text is a quoted-string), as kube-apiserver writes it."""
+    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _api_error(exc: api.ApiError) -> web.Response:
+    return web.json_response(exc.body, status=exc.code)
 
 
 class Route:
@@ -244,9 +243,9 @@ class EmulatorApp:
         if res.plural == "pods" and route.sub == "exec":
             return await self._exec(request, route, rec)
         if verb == "get":
-            return self._get(route)
+            return self._get(request, route, rec)
         if verb == "list":
-            return self._list(route, rec)
+            return self._list(request, route, rec)
         if verb == "watch":
             return await self._watch(request, route, rec, fault)
         if verb == "create":
@@ -317,51 +316,65 @@ class EmulatorApp:
 
     # --- reads -------------------------------------------------------------------------------------
 
-    def _get(self, route: Route) -> web.Response:
+    def _get(self, request: web.Request, route: Route, rec: RecordedRequest) -> web.Response:
         res = route.res
         assert res is not None and route.name is not None
-        if res.plural == "namespaces" or not res.namespaced:
-            obj = self.emu.get(res, None, route.name)
-        else:
-            obj = self.emu.get(res, route.namespace, route.name)
+        obj = self.emu.peek(res, route.namespace if res.namespaced else None, route.name)
         if obj is None:
             return self._not_found(res, route.name)
+        if tables.wants_table(request.headers.get("Accept", "")):
+            return web.json_response(self._table(res, [obj], rec, self.emu.resource_version))
         return web.json_response(obj)
 
     def _not_found(self, res: ResourceInfo, name: str) -> web.Response:
-        return error(404, f'{res.display} "{name}" not found',
-                     details={"name": name, "group": res.group, "kind": res.plural})
+        return _api_error(api.not_found(res, name))
 
-    def _list(self, route: Route, rec: RecordedRequest) -> web.Response:
+    def _table(self, res: ResourceInfo, items: list[dict], rec: RecordedRequest, rv: str, **meta: Any) -> dict:
+        columns, row = tables.converter(res, self.emu.crd_kind(res))
+        return tables.table(columns, [row(o) for o in items], items, resource_version=rv,
+                            include_object=rec.q("includeObject") or "Metadata", **meta)
+
+    def _list(self, request: web.Request, route: Route, rec: RecordedRequest) -> web.Response:
+        """One page in etcd key order; a continue token resumes after the last key (no copies, no rescans)."""
         res = route.res
         assert res is not None
         emu = self.emu
+        selectors = rec.q("labelSelector") or rec.q("fieldSelector")
         predicate_l = label_selector(rec.q("labelSelector"))
         predicate_f = field_selector(rec.q("fieldSelector"))
-        with emu.lock:
-            items = [o for o in emu.objects(res, route.namespace if res.namespaced else None)
-                     if predicate_l(o) and predicate_f(o)]
-            list_rv = emu.resource_version
-        offset = 0
+        namespace = route.namespace if res.namespaced else None
+        after, list_rv = None, emu.resource_version
         token = rec.q("continue")
         if token:
             try:
                 state = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
-                offset, list_rv = int(state["offset"]), str(state["rv"])
-            except (ValueError, KeyError):
+                after, list_rv = (str(state["start"][0]), str(state["start"][1])), str(state["rv"])
+            except (ValueError, KeyError, IndexError, TypeError):
                 return error(400, "continue key is not valid: invalid token")
         limit = int(rec.q("limit") or 0)
         if emu.max_page_size:
             limit = min(limit, emu.max_page_size) if limit else emu.max_page_size
-        page = items[offset: offset + limit] if limit else items[offset:]
+        page: list[dict[str, Any]] = []
+        more = False
+        last_key: tuple[str, str] | None = None
+        for obj in emu.iter_sorted(res, namespace, after):
+            if not (predicate_l(obj) and predicate_f(obj)):
+                continue
+            if limit and len(page) == limit:
+                more = True
+                break
+            page.append(obj)
+            last_key = emu._key(res, obj["metadata"])
         meta: dict[str, Any] = {"resourceVersion": list_rv}
-        if limit and offset + limit < len(items):
-            meta["continue"] = base64.urlsafe_b64encode(json.dumps({"offset": offset + limit, "rv": list_rv}).encode()).decode()
-            meta["remainingItemCount"] = len(items) - offset - limit
-        if res.group in ("", "apps", "batch", "discovery.k8s.io", "node.k8s.io", "networking.k8s.io"):
-            for item in page:  # typed lists carry no per-item kind/apiVersion on the wire
-                item.pop("kind", None)
-                item.pop("apiVersion", None)
+        if more and last_key is not None:
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps({"start": list(last_key), "rv": list_rv}).encode()).decode()
+            if not selectors:
+                meta["remainingItemCount"] = emu.count_after(res, namespace, last_key)
+        if tables.wants_table(request.headers.get("Accept", "")):
+            return web.json_response(self._table(res, page, rec, list_rv, continue_token=meta.get("continue"),
+                                                 remaining=meta.get("remainingItemCount")))
+        if res.group in _TYPED_GROUPS:  # typed lists carry no per-item kind/apiVersion on the wire
+            page = [{k: v for k, v in item.items() if k not in ("kind", "apiVersion")} for item in page]
         return web.json_response({"apiVersion": res.group_version, "kind": f"{res.kind}List", "metadata": meta,
                                   "items": page})
 
@@ -371,6 +384,7 @@ class EmulatorApp:
         assert res is not None
         emu = self.emu
         label_p, field_p = label_selector(rec.q("labelSelector")), field_selector(rec.q("fieldSelector"))
+        as_table = tables.wants_table(request.headers.get("Accept", ""))
         queue: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
         watcher = Watcher(res.key, route.namespace if res.namespaced else None,
@@ -380,13 +394,20 @@ class EmulatorApp:
             emu.watchers.append(watcher)
             rv = rec.q("resourceVersion")
             initial = [] if rv not in (None, "", "0") else [
-                {"type": "ADDED", "object": o} for o in emu.objects(res, watcher.namespace) if watcher.predicate(o)]
+                {"type": "ADDED", "object": o} for o in emu.view(res, watcher.namespace) if watcher.predicate(o)]
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
         timeout = float(rec.q("timeoutSeconds") or 300)
         deadline = time.monotonic() + timeout
         close_after = fault.close_watch_after if fault else None
         sent = 0
+
+        def encode(event: dict[str, Any]) -> bytes:
+            if as_table and event.get("type") != "ERROR":
+                event = {"type": event["type"], "object": self._table(res, [event["object"]], rec,
+                                                                      event["object"]["metadata"].get("resourceVersion", ""))}
+            return json.dumps(event).encode() + b"\n"
+
         try:
             await response.prepare(request)
             too_old = rv not in (None, "", "0") and rv.isdigit() and int(rv) < emu.compacted_rv
@@ -396,7 +417,7 @@ class EmulatorApp:
             for event in initial:
                 if close_after is not None and sent >= close_after:
                     return response
-                await response.write(json.dumps(event).encode() + b"\n")
+                await response.write(encode(event))
                 sent += 1
             while True:
                 if close_after is not None and sent >= close_after:
@@ -408,7 +429,7 @@ class EmulatorApp:
                     event = await asyncio.wait_for(queue.get(), remaining)
                 except asyncio.TimeoutError:
                     break
-                await response.write(json.dumps(event).encode() + b"\n")
+                await response.write(encode(event))
                 sent += 1
         except (ConnectionResetError, asyncio.CancelledError):
             pass
@@ -418,169 +439,61 @@ class EmulatorApp:
                     emu.watchers.remove(watcher)
         return response
 
-    # --- writes ------------------------------------------------------------------------------------
+    # --- writes (semantics in api.py) ---------------------------------------------------------------
+
+    def _write(self, call: Callable[[], api.Result]) -> web.Response:
+        try:
+            result = call()
+        except api.ApiError as exc:
+            return _api_error(exc)
+        headers = {"Warning": ", ".join(_warning(w) for w in result.warnings)} if result.warnings else None
+        return web.json_response(result.obj, status=result.code, headers=headers)
 
     def _create(self, route: Route, rec: RecordedRequest) -> web.Response:
         res = route.res
         assert res is not None
-        emu = self.emu
-        body = rec.body
-        if not isinstance(body, dict):
-            return error(400, "the body of the request was in an unknown format")
-        if body.get("apiVersion") != res.group_version or body.get("kind") != res.kind:
-            return error(400, f"the API version in the data ({body.get('apiVersion')}) does not match the expected "
-                              f"API version ({res.group_version}) or kind ({body.get('kind')} vs {res.kind})")
-        obj = copy.deepcopy(body)
-        meta = obj.setdefault("metadata", {})
-        if res.namespaced:
-            if meta.get("namespace") and meta["namespace"] != route.namespace:
-                return error(400, "the namespace of the provided object does not match the namespace sent on the request")
-            meta["namespace"] = route.namespace
-            if emu.get("namespaces", None, route.namespace or "") is None:
-                return error(404, f'namespaces "{route.namespace}" not found',
-                             details={"name": route.namespace, "kind": "namespaces"})
-        if not meta.get("name"):
-            if meta.get("generateName"):
-                meta["name"] = meta["generateName"] + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
-            else:
-                return error(422, f'{res.kind} "" is invalid: metadata.name: Required value: name or generateName is required',
-                             details={"kind": res.kind, "causes": [{"reason": "FieldValueRequired", "field": "metadata.name",
-                                                                     "message": "Required value: name or generateName is required"}]})
-        invalid = self._validate(res, obj)
-        if invalid is not None:
-            return invalid
-        with emu.lock:
-            if emu.get(res, meta.get("namespace"), meta["name"]) is not None:
-                return error(409, f'{res.display} "{meta["name"]}" already exists', "AlreadyExists",
-                             details={"name": meta["name"], "group": res.group, "kind": res.plural})
-            meta["uid"] = _uid()
-            meta["creationTimestamp"] = now_rfc3339()
-            meta["generation"] = 1
-            meta.pop("resourceVersion", None)
-            if _dry_run(rec):
-                return web.json_response(obj, status=201)
-            stored = emu.put(res, obj, "ADDED")
-        emu.run_hooks("create", res.plural, stored)
-        return web.json_response(stored, status=201)
-
-    def _validate(self, res: ResourceInfo, obj: dict) -> web.Response | None:
-        validator = getattr(self.emu, "validator", None)
-        if validator is None:
-            return None
-        causes = validator(res, obj)
-        if not causes:
-            return None
-        name = obj.get("metadata", {}).get("name", "")
-        text = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
-        return error(422, f'{res.kind}.{res.group} "{name}" is invalid: [{text}]',
-                     details={"name": name, "group": res.group, "kind": res.kind, "causes": causes})
+        response = self._write(lambda: api.create(self.emu, res, rec.body, route.namespace, dry_run=_dry_run(rec),
+                                                  field_validation=rec.q("fieldValidation")))
+        if response.status == 201 and not _dry_run(rec):
+            self.emu.run_hooks("create", res.plural, json.loads(response.body))
+        return response
 
     def _replace(self, route: Route, rec: RecordedRequest) -> web.Response:
         res = route.res
         assert res is not None and route.name is not None
-        emu = self.emu
-        body = rec.body
-        if not isinstance(body, dict):
-            return error(400, "the body of the request was in an unknown format")
-        with emu.lock:
-            current = emu.get(res, route.namespace, route.name)
-            if current is None:
-                return self._not_found(res, route.name)
-            rv = (body.get("metadata") or {}).get("resourceVersion")
-            if not rv:
-                return error(422, f'{res.kind}.{res.group} "{route.name}" is invalid: metadata.resourceVersion: '
-                                  "Invalid value: 0x0: must be specified for an update",
-                             details={"name": route.name, "kind": res.kind, "causes": [
-                                 {"reason": "FieldValueInvalid", "field": "metadata.resourceVersion",
-                                  "message": "Invalid value: 0x0: must be specified for an update"}]})
-            if rv != current["metadata"]["resourceVersion"]:
-                return self._conflict(res, route.name)
-            updated = self._merge_update(res, current, body, route.sub)
-            invalid = self._validate(res, updated)
-            if invalid is not None:
-                return invalid
-            if _dry_run(rec):
-                return web.json_response(updated)
-            stored = emu.put(res, updated, "MODIFIED")
-        emu.run_hooks("update", res.plural, stored)
-        return web.json_response(stored)
-
-    def _conflict(self, res: ResourceInfo, name: str) -> web.Response:
-        return error(409, f'Operation cannot be fulfilled on {res.display} "{name}": the object has been modified; '
-                          "please apply your changes to the latest version and try again", "Conflict",
-                     details={"name": name, "group": res.group, "kind": res.plural})
-
-    @staticmethod
-    def _merge_update(res: ResourceInfo, current: dict, body: dict, sub: str | None) -> dict:
-        if sub == "status":
-            updated = copy.deepcopy(current)
-            updated["status"] = copy.deepcopy(body.get("status"))
-            return updated
-        updated = copy.deepcopy(body)
-        meta = updated.setdefault("metadata", {})
-        for key in ("uid", "creationTimestamp", "namespace", "generation"):
-            if key in current["metadata"]:
-                meta[key] = current["metadata"][key]
-        if "status" in res.subresources:
-            if "status" in current:
-                updated["status"] = copy.deepcopy(current["status"])
-            else:
-                updated.pop("status", None)
-        if updated.get("spec") != current.get("spec"):
-            meta["generation"] = int(current["metadata"].get("generation", 1)) + 1
-        return updated
+        response = self._write(lambda: api.replace(self.emu, res, route.namespace, route.name or "", rec.body,
+                                                   sub=route.sub, dry_run=_dry_run(rec),
+                                                   field_validation=rec.q("fieldValidation")))
+        if response.status == 200 and not _dry_run(rec):
+            self.emu.run_hooks("update", res.plural, json.loads(response.body))
+        return response
 
     def _patch(self, request: web.Request, route: Route, rec: RecordedRequest) -> web.Response:
         res = route.res
         assert res is not None and route.name is not None
-        emu = self.emu
-        ctype = request.content_type
-        patch = rec.body
-        with emu.lock:
-            current = emu.get(res, route.namespace, route.name)
-            if current is None:
-                if ctype == "application/apply-patch+yaml" and isinstance(patch, dict):
-                    rec.body = patch
-                    return self._create(route, rec)
-                return self._not_found(res, route.name)
-            try:
-                if ctype == "application/json-patch+json":
-                    patched = json_patch(current, patch)
-                elif ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json",
-                               "application/apply-patch+yaml"):
-                    patched = merge_patch(current, patch)
-                else:
-                    return error(415, "the body of the request was in an unknown format - accepted media types include: "
-                                      "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
-            except (KeyError, IndexError, ValueError, TypeError) as exc:
-                return error(422, f"the patch could not be applied: {exc}")
-            rv = (patched.get("metadata") or {}).get("resourceVersion")
-            if rv and rv != current["metadata"]["resourceVersion"]:
-                return self._conflict(res, route.name)
-            patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-            updated = self._merge_update(res, current, patched, route.sub) if route.sub != "status" else patched
-            invalid = self._validate(res, updated)
-            if invalid is not None:
-                return invalid
-            if _dry_run(rec):
-                return web.json_response(updated)
-            stored = emu.put(res, updated, "MODIFIED")
-        emu.run_hooks("update", res.plural, stored)
-        return web.json_response(stored)
+        existed = self.emu.peek(res, route.namespace if res.namespaced else None, route.name) is not None
+        response = self._write(lambda: api.patch(self.emu, res, route.namespace, route.name or "", rec.body,
+                                                 request.content_type, sub=route.sub, dry_run=_dry_run(rec),
+                                                 field_validation=rec.q("fieldValidation")))
+        if response.status in (200, 201) and not _dry_run(rec):
+            self.emu.run_hooks("update" if existed else "create", res.plural, json.loads(response.body))
+        return response
 
     def _delete(self, route: Route, rec: RecordedRequest) -> web.Response:
         res = route.res
         assert res is not None and route.name is not None
-        emu = self.emu
-        ns = route.namespace if res.namespaced else None
-        if _dry_run(rec):
-            obj = emu.get(res, ns, route.name)
-            return web.json_response(obj) if obj else self._not_found(res, route.name)
-        obj = emu.remove(res, ns, route.name)
-        if obj is None:
-            return self._not_found(res, route.name)
-        emu.run_hooks("delete", res.plural, obj)
-        return web.json_response(obj)
+        options = rec.body if isinstance(rec.body, dict) else {}
+        propagation = rec.q("propagationPolicy") or options.get("propagationPolicy")
+        if propagation is None and options.get("orphanDependents") is not None:
+            propagation = "Orphan" if options["orphanDependents"] else "Background"
+        grace = rec.q("gracePeriodSeconds") or options.get("gracePeriodSeconds")
+        response = self._write(lambda: api.delete(self.emu, res, route.namespace, route.name or "",
+                                                  propagation=propagation, dry_run=_dry_run(rec),
+                                                  grace_period=int(grace) if grace is not None else None,
+                                                  preconditions=options.get("preconditions")))
+        if response.status == 200 and not _dry_run(rec):
+            self.emu.run_hooks("delete", res.plural, json.loads(response.body))
+        return response
 
     # --- pods: log and exec ----------------------------------------------------------------------------
 
@@ -743,12 +656,6 @@ def _dry_run(rec: RecordedRequest) -> bool:
     return "All" in rec.query.get("dryRun", [])
 
 
-def _uid() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
-
-
 def _group_version(path: str) -> tuple[str, str]:
     parts = [p for p in path.split("/") if p]
     if parts and parts[0] == "api":
@@ -756,86 +663,6 @@ def _group_version(path: str) -> tuple[str, str]:
     if parts and parts[0] == "apis" and len(parts) > 2:
         return parts[1], parts[2]
     return "", "v1"
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-def json_patch(target: Any, ops: Any) -> Any:
-    """RFC 6902 JSON patch (add, remove, replace, test, move, copy)."""
-    doc = copy.deepcopy(target)
-    if not isinstance(ops, list):
-        raise ValueError("a JSON patch must be a list of operations")
-    for op in ops:
-        kind, path = op["op"], op["path"]
-        if kind == "test":
-            if _pointer_get(doc, path) != op["value"]:
-                raise ValueError(f"test failed at {path}")
-        elif kind == "remove":
-            _pointer_remove(doc, path)
-        elif kind in ("add", "replace"):
-            if kind == "replace":
-                _pointer_get(doc, path)
-            doc = _pointer_set(doc, path, copy.deepcopy(op["value"]), insert=kind == "add")
-        elif kind in ("move", "copy"):
-            value = _pointer_get(doc, op["from"])
-            if kind == "move":
-                _pointer_remove(doc, op["from"])
-            doc = _pointer_set(doc, path, copy.deepcopy(value), insert=True)
-        else:
-            raise ValueError(f"unknown JSON patch op {kind!r}")
-    return doc
-
-
-def _tokens(path: str) -> list[str]:
-    if path == "":
-        return []
-    return [t.replace("~1", "/").replace("~0", "~") for t in path.lstrip("/").split("/")]
-
-
-def _pointer_get(doc: Any, path: str) -> Any:
-    for token in _tokens(path):
-        doc = doc[int(token)] if isinstance(doc, list) else doc[token]
-    return doc
-
-
-def _pointer_remove(doc: Any, path: str) -> None:
-    *parents, last = _tokens(path)
-    parent = _pointer_get(doc, "/" + "/".join(parents)) if parents else doc
-    if isinstance(parent, list):
-        del parent[int(last)]
-    else:
-        del parent[last]
-
-
-def _pointer_set(doc: Any, path: str, value: Any, insert: bool) -> Any:
-    tokens = _tokens(path)
-    if not tokens:
-        return value
-    *parents, last = tokens
-    parent = doc
-    for token in parents:
-        parent = parent[int(token)] if isinstance(parent, list) else parent[token]
-    if isinstance(parent, list):
-        if last == "-":
-            parent.append(value)
-        elif insert:
-            parent.insert(int(last), value)
-        else:
-            parent[int(last)] = value
-    else:
-        parent[last] = value
-    return doc
 
 
 def _openapi_doc(resources: list[ResourceInfo]) -> dict:

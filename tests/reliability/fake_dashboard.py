@@ -3,8 +3,8 @@
 It answers the endpoints kubectl-ray uses the way Ray 2.5x does (shapes from ray/dashboard.py's
 docstring), for one finished job. `mutation`/`start`/`count` replace answers as the API suite does:
 from the start-th request on, `count` of them. Mutations of kind `ws-*` change the log tail's
-WebSocket instead: a binary frame, bytes that are not UTF-8, a frame announcing more bytes than the
-client may buffer, or a close with an odd code.
+WebSocket instead: a binary frame, bytes that are not UTF-8, a frame announcing 2**62 bytes (70 MiB
+of which come), or a close with an odd code.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class FakeDashboard:
 
 
 async def _huge_frame(request: web.Request) -> None:
-    """A text frame announcing 2**62 bytes, then 70 MiB of them (past the client's 64 MiB cap)."""
+    """A text frame announcing 2**62 bytes, then 70 MiB of them."""
     transport = request.transport
     assert transport is not None
     transport.write(b"\x81\x7f" + struct.pack("!Q", 2**62))
