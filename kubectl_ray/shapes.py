@@ -20,11 +20,12 @@ Limits: JSON nested deeper than the parser can follow is an error here (Recursio
 from __future__ import annotations
 
 import json
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from kubectl_ray.errors import KubectlRayError
 
-_EMPTY: Mapping[str, Any] = {}  # shared and never written: the default of `mapping`
+EMPTY: Mapping[str, Any] = MappingProxyType({})  # the default of `mapping`: shared, so read-only
 MIB = 1024 * 1024
 # Levels of objects and arrays any real document stays within: the KubeRay CRDs, the deepest objects we
 # read, nest 36 levels. Code that walks documents recursively (printers, deepcopy, jsonpath) needs ~3
@@ -187,7 +188,7 @@ def dig(obj: Any, *path: str | int) -> Any:
 def mapping(obj: Any, *path: str | int) -> Mapping[str, Any]:
     """The object at path, or an empty mapping (absent, null or not an object)."""
     value = dig(obj, *path) if path else obj
-    return value if type(value) is dict else _EMPTY
+    return value if type(value) is dict else EMPTY
 
 
 def array(obj: Any, *path: str | int) -> list[Any]:

@@ -60,10 +60,12 @@ def dig(obj: Any, *path: Any, default: Any = None) -> Any:
             cur = cur[key]
     if cur is None:
         return default
-    if default is not None and not _same_kind(cur, default):
+    if default is not None and type(cur) is not type(default) and not _same_kind(cur, default):
         return default
     if type(cur) is list and path and path[-1] in OBJECT_ARRAYS:
-        return [item for item in cur if type(item) is dict]
+        for item in cur:
+            if type(item) is not dict:  # copy only the rare array that holds something else
+                return [item for item in cur if type(item) is dict]
     return cur
 
 

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from kubectl_ray.printing import age, human_duration, parse_timestamp
 from kubectl_ray.resources.quantity import Quantity, QuantityError, parse_quantity
-from kubectl_ray.shapes import array, mapping, objects
+from kubectl_ray.shapes import EMPTY
 
 Row = tuple[str, ...]
 
@@ -84,33 +84,40 @@ SERVICE_TABLE = TableSpec((
 # Objects reach this module as dicts (the client checks every list item); the fields inside may be of
 # any type, so every read goes through these (a field of the wrong type reads as absent).
 
+def _dict(value: Any) -> Mapping[str, Any]:
+    return value if type(value) is dict else EMPTY
+
+
+def _dicts(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of an array (the rest, and anything that is not an array, are skipped)."""
+    return [item for item in value if type(item) is dict] if type(value) is list else []
+
+
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return mapping(obj, "metadata")
+    return _dict(obj.get("metadata"))
 
 
 def _status(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return mapping(obj, "status")
+    return _dict(obj.get("status"))
 
 
 def _text(value: Any) -> str:
     """A cell: None, objects and arrays are empty, whitespace collapsed so a message cannot break the table."""
-    if value is None or isinstance(value, (dict, list)):
+    if type(value) is str:
+        return " ".join(value.split())
+    if value is None or type(value) is dict or type(value) is list:
         return ""
     return " ".join(str(value).split())
 
 
 def _int(value: Any, default: int = 0) -> int:
     """An integer field: an int, or a string of one ("3", which a CRD without a schema lets through)."""
-    if isinstance(value, bool):
-        return default
-    if isinstance(value, str) and len(value) <= 20:
+    if type(value) is str and len(value) <= 20:
         try:
             value = int(value)
         except ValueError:
             return default
-    if isinstance(value, int) and -_INT64 <= value < _INT64:
-        return value
-    return default
+    return value if type(value) is int and -_INT64 <= value < _INT64 else default  # type(): a bool is no count
 
 
 def quantity_text(value: Any) -> str:
@@ -135,7 +142,7 @@ def _canonical_uncached(value: Any) -> str:
 
 
 def condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
-    for cond in objects(obj, "status", "conditions"):
+    for cond in _dicts(_status(obj).get("conditions")):
         if cond.get("type") == type_:
             return cond
     return None
@@ -158,7 +165,7 @@ def relevant_cluster_condition(cluster: Mapping[str, Any]) -> str:
 
 def cluster_row(cluster: Mapping[str, Any], at: datetime) -> Row:
     meta, status = _meta(cluster), _status(cluster)
-    head = mapping(status, "head")
+    head = _dict(status.get("head"))
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
@@ -226,16 +233,16 @@ def summarize(amounts: Mapping[str, Quantity]) -> Resources:
 def container_amounts(container: Mapping[str, Any]) -> dict[str, Quantity]:
     """A container's requests, with limits filling the names it does not request (the API server
     defaults a missing request to its limit)."""
-    resources = mapping(container, "resources")
-    merged: dict[str, Any] = dict(mapping(resources, "limits"))
-    merged.update(mapping(resources, "requests"))
+    resources = _dict(container.get("resources"))
+    merged: dict[str, Any] = dict(_dict(resources.get("limits")))
+    merged.update(_dict(resources.get("requests")))
     return {name: _quantity_or_zero(value) for name, value in merged.items()}
 
 
 def pod_amounts(pod_spec: Mapping[str, Any]) -> dict[str, Quantity]:
     """What one pod asks for: the sum over its containers (init containers run before, not beside)."""
     totals: dict[str, Quantity] = {}
-    for container in objects(pod_spec, "containers"):
+    for container in _dicts(pod_spec.get("containers")):
         for name, amount in container_amounts(container).items():
             totals[name] = _add(totals.get(name), amount)
     return totals
@@ -251,7 +258,7 @@ def group_resources(group: Mapping[str, Any]) -> Resources:
     """Total resources of a worker group; a suspended group asks for nothing."""
     if group.get("suspend") is True:
         return NO_RESOURCES
-    pod_spec = mapping(group, "template", "spec")
+    pod_spec = _dict(_dict(group.get("template")).get("spec"))
     return summarize(pod_amounts(pod_spec)).times(group_pod_count(group))
 
 
@@ -265,14 +272,14 @@ def is_running_and_ready(pod: Mapping[str, Any]) -> bool:
     status = _status(pod)
     if status.get("phase") != "Running":
         return False
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in objects(status, "conditions"))
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in _dicts(status.get("conditions")))
 
 
 def count_ready_workers(pods: Iterable[Mapping[str, Any]], into: dict[GroupKey, int]) -> None:
     """Add the ready worker pods of one page to per-group counters (so pages can be dropped)."""
     for pod in pods:
         meta = _meta(pod)
-        labels = mapping(meta, "labels")
+        labels = _dict(meta.get("labels"))
         if labels.get(NODE_TYPE_LABEL) != "worker" or not is_running_and_ready(pod):
             continue
         key = (_text(meta.get("namespace")), _text(labels.get(CLUSTER_LABEL)), _text(labels.get(GROUP_LABEL)))
@@ -280,12 +287,14 @@ def count_ready_workers(pods: Iterable[Mapping[str, Any]], into: dict[GroupKey, 
 
 
 def worker_groups(cluster: Mapping[str, Any], group: str | None = None) -> list[Mapping[str, Any]]:
-    return [g for g in objects(cluster, "spec", "workerGroupSpecs") if group is None or g.get("groupName") == group]
+    groups = _dicts(_dict(cluster.get("spec")).get("workerGroupSpecs"))
+    return [g for g in groups if group is None or g.get("groupName") == group]
 
 
 def group_image(group: Mapping[str, Any]) -> str:
-    containers = array(group, "template", "spec", "containers")
-    return _text(containers[0].get("image")) if containers and isinstance(containers[0], dict) else ""
+    containers = _dict(_dict(group.get("template")).get("spec")).get("containers")
+    first = containers[0] if type(containers) is list and containers else None
+    return _text(first.get("image")) if type(first) is dict else ""
 
 
 def worker_group_row(namespace: str, cluster: str, group: Mapping[str, Any], ready: int) -> Row:
@@ -324,7 +333,7 @@ def worker_group_object(namespace: str, cluster: str, group: Mapping[str, Any], 
 
 def worker_group_object_row(obj: Mapping[str, Any], at: datetime) -> Row:
     """The table row of a worker_group_object (what `get workergroup` sorts and prints)."""
-    return worker_group_row(_text(obj.get("namespace")), _text(obj.get("cluster")), mapping(obj, "spec"),
+    return worker_group_row(_text(obj.get("namespace")), _text(obj.get("cluster")), _dict(obj.get("spec")),
                             _int(obj.get("readyPods")))
 
 
@@ -335,23 +344,25 @@ def pod_status_text(pod: Mapping[str, Any]) -> str:
     if _meta(pod).get("deletionTimestamp"):
         return "Terminating"
     status = _status(pod)
-    for cs in objects(status, "containerStatuses"):
-        state = mapping(cs, "state")
+    for cs in _dicts(status.get("containerStatuses")):
+        state = _dict(cs.get("state"))
         for key in ("waiting", "terminated"):
-            reason = _text(mapping(state, key).get("reason"))
-            if reason:
-                return reason
+            reason = _dict(state.get(key)).get("reason")
+            if reason and (cell := _text(reason)):
+                return cell
     return _text(status.get("phase")) or "Unknown"
 
 
 def node_row(pod: Mapping[str, Any], at: datetime) -> Row:
     meta = _meta(pod)
-    labels = mapping(meta, "labels")
-    containers = array(pod, "spec", "containers")
-    ray_container = containers[0] if containers and isinstance(containers[0], dict) else {}
+    labels = _dict(meta.get("labels"))
+    spec = _dict(pod.get("spec"))
+    containers = spec.get("containers")
+    first = containers[0] if type(containers) is list and containers else None
+    ray_container = first if type(first) is dict else EMPTY
     resources = summarize(container_amounts(ray_container))  # upstream: the Ray container only
     status = _status(pod)
-    restarts = sum(_int(cs.get("restartCount")) for cs in objects(status, "containerStatuses"))
+    restarts = sum(_int(cs.get("restartCount")) for cs in _dicts(status.get("containerStatuses")))
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
@@ -363,7 +374,7 @@ def node_row(pod: Mapping[str, Any], at: datetime) -> Row:
         pod_status_text(pod),
         str(restarts),
         _text(status.get("podIP")) or "<none>",
-        _text(mapping(pod, "spec").get("nodeName")) or "<none>",
+        _text(spec.get("nodeName")) or "<none>",
     )
 
 
@@ -374,7 +385,7 @@ def job_cluster(job: Mapping[str, Any]) -> str:
     name = _status(job).get("rayClusterName")
     if name:
         return _text(name)
-    return _text(mapping(job, "spec", "clusterSelector").get(CLUSTER_LABEL))
+    return _text(_dict(_dict(job.get("spec")).get("clusterSelector")).get(CLUSTER_LABEL))
 
 
 def job_duration(job: Mapping[str, Any], at: datetime) -> str:
@@ -388,7 +399,7 @@ def job_duration(job: Mapping[str, Any], at: datetime) -> str:
 
 
 def job_row(job: Mapping[str, Any], at: datetime) -> Row:
-    meta, status, spec = _meta(job), _status(job), mapping(job, "spec")
+    meta, status, spec = _meta(job), _status(job), _dict(job.get("spec"))
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
@@ -427,8 +438,8 @@ def service_row(service: Mapping[str, Any], at: datetime) -> Row:
         _text(meta.get("namespace")),
         _text(meta.get("name")),
         service_status(service),
-        _text(mapping(status, "activeServiceStatus").get("rayClusterName")),
-        _text(mapping(status, "pendingServiceStatus").get("rayClusterName")),
+        _text(_dict(status.get("activeServiceStatus")).get("rayClusterName")),
+        _text(_dict(status.get("pendingServiceStatus")).get("rayClusterName")),
         age(meta.get("creationTimestamp"), at),
         "" if endpoints is None else str(_int(endpoints)),
         _text(ready.get("reason")),
