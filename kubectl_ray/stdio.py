@@ -23,11 +23,29 @@ from kubectl_ray.errors import KubectlRayError
 
 
 class StdoutFailed(KubectlRayError):
-    """Standard output cannot be written (not a closed pipe: that is BrokenPipeError)."""
+    """Standard output cannot be written (not a closed pipe: that is BrokenPipeError). `path` is where
+    it goes (a file or device, else "standard output"), `reason` why it failed."""
+
+    def __init__(self, exc: OSError) -> None:
+        self.path = stdout_path()
+        self.reason = write_error_reason(exc)  # debug names both: `cannot write the report to /dev/full: ...`
+        super().__init__(f"cannot write to standard output: {exc.strerror or exc}")
 
 
 def _failed(exc: OSError) -> StdoutFailed:
-    return StdoutFailed(f"cannot write to standard output: {exc.strerror or exc}")
+    return StdoutFailed(exc)
+
+
+def write_error_reason(exc: OSError) -> str:
+    return "no space left on the device" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror or str(exc)
+
+
+def stdout_path() -> str:
+    """The file or device standard output writes to (Linux), else "standard output"."""
+    try:
+        return os.readlink(f"/proc/self/fd/{sys.stdout.fileno()}")
+    except (OSError, ValueError, AttributeError):
+        return "standard output"
 
 
 class GuardedStdout:
