@@ -14,7 +14,9 @@ rules and printers never see a wrong type and never raise on one. Code that must
 a group, add one) uses `required_*`, which name the object and the field in their error instead.
 
 Limits: JSON nested deeper than the parser can follow is an error here (RecursionError never leaves
-`decode_json`); bodies are capped by whoever reads them (kube/transport.py, ray/dashboard.py, files).
+`decode_json`); `check_depth` refuses more than MAX_DEPTH levels (and, for YAML files, too many values
+once aliases are expanded) before anything walks a document recursively; `read_body_capped` and
+`read_stream_capped` read HTTP bodies and files in pieces up to the cap their caller names.
 """
 
 from __future__ import annotations

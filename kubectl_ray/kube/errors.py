@@ -75,7 +75,7 @@ class ApiError(KubectlRayError):
             return cls(status, _string(doc.get("reason")), _string(doc.get("message")),
                        details=details if isinstance(details, dict) else None, request=request, retry_after=retry_after)
         text = body.decode("utf-8", "replace").strip()[:300] if body and status >= 400 else ""
-        if not text:  # client-go's words for an answer that says nothing (or a redirect it does not follow)
+        if not text:  # client-go's words for an answer that says nothing (or a redirect, which we never follow)
             text = f"the server responded with the status code {status} but did not return more information"
         return cls(status, "", text, request=request, retry_after=retry_after)
 

@@ -211,7 +211,7 @@ class HttpTransport:
                 refreshed = True
                 self._reset_tls()
                 continue
-            if response.status >= 300:  # a 3xx is not success either (client-go follows none here)
+            if response.status >= 300:  # no redirect is followed (it could take credentials elsewhere)
                 body_bytes = response.read_error_body()
                 retry_after = response.headers.get("retry-after")
                 delay = retry_delay(attempt, retry_after)

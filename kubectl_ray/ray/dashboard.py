@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Mapping
 
 from kubectl_ray.errors import KubectlRayError, UsageError, one_line
-from kubectl_ray.shapes import MIB, ShapeError, TooLarge, decode_json, describe, objects, read_body_capped, text
+from kubectl_ray.shapes import (MIB, ShapeError, TooLarge, check_depth, decode_json, describe, objects, read_body_capped,
+                                text)
 
 DEFAULT_TIMEOUT = 30.0  # seconds for one ordinary request
 UPLOAD_TIMEOUT = 600.0  # a 100 MiB package over a slow port-forward
@@ -339,6 +340,7 @@ class DashboardClient:
         source = f"the answer from {self.address}{path}"
         try:
             doc = decode_json(resp.body, source)
+            check_depth(doc, source)  # debug keeps these answers and walks them (redaction, its report)
         except ShapeError as exc:
             hint = "" if "nested" in exc.message else f" (is this a Ray dashboard?): {ray_message(resp.text)[:200]}"
             raise DashboardError(f"{what}: {exc.message}{hint}", status=resp.status) from None
