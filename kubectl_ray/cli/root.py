@@ -15,6 +15,7 @@ from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlGroup, add_connectio
 from kubectl_ray.cli.registry import COMMANDS, DESCRIPTION, GLOBAL_FLAGS_EPILOG, PROG_NAME
 from kubectl_ray.env import CommandEnv, flags_from_kwargs
 from kubectl_ray.errors import ExitCode, KubectlRayError, one_line
+from kubectl_ray.stdio import StdoutFailed, detach_stdout, guarded_stdout
 
 
 class LazyRootGroup(KubectlGroup):
@@ -67,7 +68,24 @@ cli = click.version_option(__version__, "--version", prog_name=PROG_NAME, messag
 
 
 def run(args: list[str]) -> int:
-    """Run a command line; turn every failure into one line on stderr and an exit code."""
+    """Run a command line; turn every failure into one line on stderr and an exit code. Standard output
+    is guarded meanwhile (kubectl_ray.stdio): a full disk is one error line, a closed pipe a quiet exit."""
+    try:
+        with guarded_stdout():
+            return _run(args)
+    except StdoutFailed as exc:  # what was still buffered at the end could not be written
+        detach_stdout()
+        _error_line(exc.render())
+        return ExitCode.ERROR
+    except BrokenPipeError:
+        detach_stdout()
+        return ExitCode.ERROR
+    except SystemExit as exc:  # click's own answer to EPIPE: it exits 1 (we still quiet the final flush)
+        detach_stdout()
+        return exc.code if isinstance(exc.code, int) else ExitCode.ERROR
+
+
+def _run(args: list[str]) -> int:
     color = False if os.environ.get("NO_COLOR") else None
     try:
         result = cli.main(args=args, prog_name=PROG_NAME, standalone_mode=False, color=color)
@@ -87,12 +105,14 @@ def run(args: list[str]) -> int:
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except KubectlRayError as exc:
+        if isinstance(exc, StdoutFailed):
+            detach_stdout()
         if registry.DEBUG:
             _print_traceback()
         _error_line(exc.render())
         return int(exc.exit_code)
     except BrokenPipeError:
-        _silence_stdout()
+        detach_stdout()
         return ExitCode.ERROR
     except click.ClickException as exc:
         _error_line(f"error: {one_line(exc.format_message())}")
@@ -132,13 +152,4 @@ def _error_line(text: str) -> None:
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
     except (BrokenPipeError, ValueError):
-        pass
-
-
-def _silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
         pass
