@@ -42,7 +42,7 @@ BUDGETS = [
             "kubectl_ray.cli.common", "kubectl_ray.kube"), max_own=5),
     Budget("kubectl ray version --client", ("version", "--client"),
            (*SLOW, *NETWORK, "yaml", "json", "socket", "typing", "dataclasses", "kubectl_ray.kube",
-            "kubectl_ray.cli.version"), max_own=6),
+            "kubectl_ray.cli.version"), max_own=7),  # 7: kubectl_ray.stdio, the guarded standard output
     Budget("kubectl ray get cluster -A", ("get", "cluster", "-A"), (*SLOW, *NETWORK, "kubectl_ray.cli.get.group"),
            max_own=32, server=True),
     Budget("kubectl ray get cluster -A -o yaml", ("get", "cluster", "-A", "-o", "yaml"), (*SLOW, *NETWORK),

@@ -132,9 +132,11 @@ def as_list(items: list[dict], kind: str = "List") -> dict:
 
 def object_ref(obj: dict) -> str:
     """`raycluster.ray.io/demo`, the `-o name` form."""
-    kind = str(obj.get("kind", "")).lower()
-    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-    name = (obj.get("metadata") or {}).get("name", "")
+    from kubectl_ray.shapes import name_of, text
+
+    kind = text(obj, "kind").lower()
+    group = text(obj, "apiVersion").rpartition("/")[0]
+    name = name_of(obj)
     return f"{kind}.{group}/{name}" if group else f"{kind}/{name}"
 
 

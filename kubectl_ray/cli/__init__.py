@@ -18,13 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args in ([], ["-h"], ["--help"]):
-        sys.stdout.write(root_help())
-        return 0
+        return _print(root_help())
     if args == ["--version"]:
         from kubectl_ray import __version__
 
-        sys.stdout.write(f"{PROG_NAME}, version {__version__}\n")
-        return 0
+        return _print(f"{PROG_NAME}, version {__version__}\n")
     if args[0] in FAST_COMMANDS:  # get cluster|job|service, version --client: without click when possible
         from kubectl_ray.cli import fast
 
@@ -34,6 +32,19 @@ def main(argv: list[str] | None = None) -> int:
     from kubectl_ray.cli.root import run
 
     return run(args)
+
+
+def _print(text: str) -> int:
+    from kubectl_ray.stdio import StdoutFailed, detach_stdout, write_stdout
+
+    try:
+        write_stdout(text)
+    except (StdoutFailed, BrokenPipeError) as exc:
+        detach_stdout()
+        if isinstance(exc, StdoutFailed):
+            sys.stderr.write(exc.render() + "\n")
+        return 1
+    return 0
 
 
 def root_help(width: int = 80) -> str:

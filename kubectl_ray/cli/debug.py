@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from contextlib import contextmanager
@@ -118,33 +117,20 @@ def _run(env: CommandEnv, options: dict[str, Any], *, output: str | None, addres
 @contextmanager
 def _stdout_errors() -> Iterator[None]:
     """A report that cannot be written (a full disk, `> /dev/full`) is one error line naming where it went."""
+    from kubectl_ray.stdio import StdoutFailed, detach_stdout, stdout_path, write_error_reason
+
     try:
         yield
         sys.stdout.flush()
     except BrokenPipeError:
         raise
+    except StdoutFailed as exc:  # what the guard of standard output (kubectl_ray.stdio) raises
+        detach_stdout()
+        raise _NotRun(f"error: cannot write the report to {exc.path}: {exc.reason}") from None
     except OSError as exc:
-        where = _stdout_path()
-        _drop_stdout()
-        reason = "no space left on the device" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror or str(exc)
-        raise _NotRun(f"error: cannot write the report to {where}: {reason}") from None
-
-
-def _stdout_path() -> str:
-    try:
-        return os.readlink(f"/proc/self/fd/{sys.stdout.fileno()}")
-    except (OSError, ValueError, AttributeError):
-        return "standard output"
-
-
-def _drop_stdout() -> None:
-    """Forget what could not be written, so the interpreter's last flush does not fail a second time."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
+        where = stdout_path()
+        detach_stdout()
+        raise _NotRun(f"error: cannot write the report to {where}: {write_error_reason(exc)}") from None
 
 
 def _redacted(exc: KubectlRayError) -> KubectlRayError:

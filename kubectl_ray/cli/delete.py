@@ -169,6 +169,7 @@ def wait_until_gone(kube: "KubeClient", res: "Resource", name: str, namespace: s
     import time
 
     from kubectl_ray.kube.errors import WatchExpired
+    from kubectl_ray.shapes import text
 
     while True:
         obj = kube.get_or_none(res, name, namespace)
@@ -177,12 +178,14 @@ def wait_until_gone(kube: "KubeClient", res: "Resource", name: str, namespace: s
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return False
-        version = (obj.get("metadata") or {}).get("resourceVersion")
+        version = text(obj, "metadata", "resourceVersion") or None
         seconds = max(1, math.ceil(min(remaining, WATCH_SLICE_SECONDS)))
         try:
             for event in kube.watch(res, namespace, name=name, resource_version=version, timeout_seconds=seconds):
-                if event.get("type") == "DELETED":
+                if event["type"] == "DELETED":
                     return True
+                if time.monotonic() >= deadline:  # a server that never ends the watch cannot keep us here
+                    return False
         except WatchExpired:
             continue  # our resourceVersion is too old: read the object again
 

@@ -14,6 +14,7 @@ from kubectl_ray import names
 from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
 from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError, UsageError
+from kubectl_ray.stdio import write_stdout
 
 if TYPE_CHECKING:
     from kubectl_ray.kube.podlogs import PodLogResult
@@ -245,25 +246,3 @@ def report(options: LogOptions, results: list["PodLogResult"]) -> None:
                  f"{options.out_dir}\n")
     names = ", ".join(r.pod for r in failed)
     raise KubectlRayError(f"{len(failed)} of {len(results)} pods failed: {names} (see the lines above)")
-
-
-def write_stdout(text: str) -> None:
-    """Write and flush now, so a full or closed stdout is one error line, not a traceback at exit."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        _detach_stdout()
-        raise KubectlRayError(f"cannot write to standard output: {exc.strerror or exc}") from None
-
-
-def _detach_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush does not fail a second time."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 
@@ -11,18 +10,41 @@ from kubectl_ray.errors import ExitCode, KubectlRayError, one_line
 
 
 def guarded(command: Callable[[], object]) -> int:
-    """Run a command; turn what it raises (click's own exceptions are handled by the caller) into one line."""
+    """Run a command (click's own exceptions are handled by the caller) with standard output guarded
+    (kubectl_ray.stdio): what it raises becomes one line on stderr, a closed pipe a quiet exit."""
+    from kubectl_ray.stdio import StdoutFailed, detach_stdout, guarded_stdout
+
+    try:
+        with guarded_stdout():
+            return _outcome(command)
+    except StdoutFailed as exc:  # what was still buffered at the end could not be written
+        detach_stdout()
+        error_line(exc.render())
+        return ExitCode.ERROR
+    except BrokenPipeError:
+        detach_stdout()
+        return ExitCode.ERROR
+    except SystemExit as exc:  # click's own answer to EPIPE: it exits 1 (we still quiet the final flush)
+        detach_stdout()
+        return exc.code if isinstance(exc.code, int) else ExitCode.ERROR
+
+
+def _outcome(command: Callable[[], object]) -> int:
+    from kubectl_ray.stdio import StdoutFailed, detach_stdout
+
     try:
         result = command()
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except KubectlRayError as exc:
+        if isinstance(exc, StdoutFailed):
+            detach_stdout()
         if registry.DEBUG:
             print_traceback()
         error_line(exc.render())
         return int(exc.exit_code)
     except BrokenPipeError:
-        silence_stdout()
+        detach_stdout()
         return ExitCode.ERROR
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback by default
         if registry.DEBUG:
@@ -54,13 +76,4 @@ def error_line(text: str) -> None:
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
     except (BrokenPipeError, ValueError):
-        pass
-
-
-def silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
         pass

@@ -67,7 +67,7 @@ cli = click.version_option(__version__, "--version", prog_name=PROG_NAME, messag
 
 
 def run(args: list[str]) -> int:
-    """Run a command line; turn every failure into one line on stderr and an exit code."""
+    """Run a command line; turn every failure into one line on stderr and an exit code (cli/outcome.py)."""
     color = False if os.environ.get("NO_COLOR") else None
 
     def invoke() -> object:

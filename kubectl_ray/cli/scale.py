@@ -124,9 +124,9 @@ def _print_dry_run(env: CommandEnv, cluster: dict, summary: str, mode: str) -> N
 def _warn_if_autoscaled(cluster: dict, request: "ScaleRequest") -> None:
     from kubectl_ray.printing import warn
     from kubectl_ray.resources.scaling import autoscaling_enabled
+    from kubectl_ray.shapes import name_of
 
     if autoscaling_enabled(cluster) and request.is_set(request.replicas):
-        meta = cluster.get("metadata") or {}
-        warn(f"Ray cluster {meta.get('name')} has in-tree autoscaling enabled (spec.enableInTreeAutoscaling): "
+        warn(f"Ray cluster {name_of(cluster)} has in-tree autoscaling enabled (spec.enableInTreeAutoscaling): "
              f"the Ray autoscaler owns the replicas of worker group {request.group} and may change them back; "
              "use --min-replicas/--max-replicas to bound it instead")

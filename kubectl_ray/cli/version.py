@@ -41,7 +41,7 @@ def version(env: CommandEnv, client_only: bool, output: str | None) -> None:
         return
     operator = report.get("kuberayOperator")
     if operator:
-        where = f" ({operator['namespace']}/{operator['name']})" if operator.get("namespace") else ""
+        where = f" ({operator['namespace']}/{operator.get('name', '')})" if operator.get("namespace") else ""
         via = "" if operator["source"] == "deployment" else " (from a head pod's environment)"
         click.echo(f"KubeRay operator version: {operator['version']}{where}{via}")
         for other in report.get("otherOperators", []):

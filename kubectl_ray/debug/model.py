@@ -31,8 +31,23 @@ Version = tuple[int, int, int]
 
 # --- small accessors -------------------------------------------------------------------------------
 
+# Fields that are arrays of objects wherever Kubernetes or KubeRay uses the name: `dig` keeps only their
+# object items, so a rule iterating them can rely on `.get` whatever a hostile server put there.
+OBJECT_ARRAYS = frozenset((
+    "containers", "initContainers", "ephemeralContainers", "containerStatuses", "initContainerStatuses", "ports",
+    "env", "envFrom", "volumes", "volumeMounts", "conditions", "tolerations", "taints", "imagePullSecrets",
+    "ownerReferences", "workerGroupSpecs", "endpoints", "subsets", "ingress", "egress", "ingressRules",
+    "egressRules", "from", "to", "sources", "matchExpressions", "nodeSelectorTerms", "items", "managedFields",
+    "versions", "resourceClaims", "hostAliases", "topologySpreadConstraints", "limits", "scopeSelector",
+))
+
+
 def dig(obj: Any, *path: Any, default: Any = None) -> Any:
-    """obj[a][b]... with None/default for anything missing (ints index lists)."""
+    """obj[a][b]... with None/default for anything missing (ints index lists).
+
+    The typed boundary of the rules: a value whose JSON type is not the default's (a `status: null`, a
+    string where an object or array belongs) reads as the default, and an array of objects (OBJECT_ARRAYS)
+    keeps only its objects. Rules therefore never see a wrong type where they give a default."""
     cur = obj
     for key in path:
         if isinstance(key, int):
@@ -43,7 +58,29 @@ def dig(obj: Any, *path: Any, default: Any = None) -> Any:
             if not isinstance(cur, dict) or key not in cur:
                 return default
             cur = cur[key]
-    return default if cur is None else cur
+    if cur is None:
+        return default
+    if default is not None and type(cur) is not type(default) and not _same_kind(cur, default):
+        return default
+    if type(cur) is list and path and path[-1] in OBJECT_ARRAYS:
+        for item in cur:
+            if type(item) is not dict:  # copy only the rare array that holds something else
+                return [item for item in cur if type(item) is dict]
+    return cur
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, dict):
+        return type(value) is dict
+    if isinstance(default, list):
+        return type(value) is list
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return True
 
 
 def name_of(obj: dict[str, Any] | None) -> str:
@@ -373,10 +410,10 @@ def _operator_from_deployment(dep: dict[str, Any]) -> Operator | None:
         container = next((c for c in containers if str(c.get("image", "")).partition("@")[0].rsplit(":", 1)[0].endswith("/operator")),
                          containers[0])
     image = str(container.get("image", ""))
-    env = {e.get("name", ""): str(e.get("value", "")) for e in container.get("env") or [] if "value" in e}
+    env = {e.get("name", ""): str(e.get("value", "")) for e in dig(container, "env", default=[]) if "value" in e}
     return Operator(
         version_text=image_tag(image), source="deployment", namespace=namespace_of(dep), name=name_of(dep),
-        image=image, args=[str(a) for a in (container.get("command") or []) + (container.get("args") or [])],
+        image=image, args=[str(a) for a in dig(container, "command", default=[]) + dig(container, "args", default=[])],
         env=env, replicas=dig(dep, "spec", "replicas", default=1), available=dig(dep, "status", "availableReplicas", default=0),
         deployment=dep,
     )
@@ -614,9 +651,9 @@ def pod_spec_references(spec: dict[str, Any], where: str, refs: References) -> N
     """Secrets, ConfigMaps, PVCs, ServiceAccount, PriorityClass and Services (by address) a pod spec names."""
     refs.add("serviceaccounts", spec.get("serviceAccountName"), f"{where}.serviceAccountName")
     refs.add("priorityclasses", spec.get("priorityClassName"), f"{where}.priorityClassName")
-    for i, secret in enumerate(spec.get("imagePullSecrets") or []):
+    for i, secret in enumerate(dig(spec, "imagePullSecrets", default=[])):
         refs.add("secrets", dig(secret, "name"), f"{where}.imagePullSecrets[{i}]")
-    for vol in spec.get("volumes") or []:
+    for vol in dig(spec, "volumes", default=[]):
         vname = vol.get("name", "?")
         refs.add("secrets", dig(vol, "secret", "secretName"), f"{where}.volumes[{vname}].secret")
         refs.add("configmaps", dig(vol, "configMap", "name"), f"{where}.volumes[{vname}].configMap")
@@ -626,16 +663,14 @@ def pod_spec_references(spec: dict[str, Any], where: str, refs: References) -> N
             refs.add("secrets", dig(src, "secret", "name"), f"{where}.volumes[{vname}].projected")
             refs.add("configmaps", dig(src, "configMap", "name"), f"{where}.volumes[{vname}].projected")
     for key in ("initContainers", "containers"):
-        for c in spec.get(key) or []:
+        for c in dig(spec, key, default=[]):
             cwhere = f"{where}.{key}[{c.get('name', '?')}]"
-            for env in c.get("env") or []:
-                if not isinstance(env, dict):
-                    continue
+            for env in dig(c, "env", default=[]):
                 refs.add("secrets", dig(env, "valueFrom", "secretKeyRef", "name"), f"{cwhere}.env[{env.get('name')}]")
                 refs.add("configmaps", dig(env, "valueFrom", "configMapKeyRef", "name"), f"{cwhere}.env[{env.get('name')}]")
                 if env.get("name") in ADDRESS_ENVS and isinstance(env.get("value"), str):
                     refs.add("services", service_host(env["value"]), f"{cwhere}.env[{env.get('name')}]")
-            for src in c.get("envFrom") or []:
+            for src in dig(c, "envFrom", default=[]):
                 refs.add("secrets", dig(src, "secretRef", "name"), f"{cwhere}.envFrom")
                 refs.add("configmaps", dig(src, "configMapRef", "name"), f"{cwhere}.envFrom")
 

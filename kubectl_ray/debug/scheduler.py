@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kubectl_ray.debug.model import dig
+
 INSUFFICIENT = "insufficient"
 TAINT = "taint"
 SELECTOR = "selector"
@@ -190,15 +192,15 @@ def _amount(value: Any) -> Decimal:
 
 
 def _holders(nodes: list[dict[str, Any]], resource: str) -> list[dict[str, Any]]:
-    return [n for n in nodes if _amount(((n.get("status") or {}).get("allocatable") or {}).get(resource, 0)) > 0]
+    return [n for n in nodes if _amount(dig(n, "status", "allocatable", default={}).get(resource, 0)) > 0]
 
 
 def node_taints(node: dict[str, Any]) -> list[dict[str, Any]]:
-    return [t for t in ((node.get("spec") or {}).get("taints") or []) if t.get("effect") in ("NoSchedule", "NoExecute")]
+    return [t for t in dig(node, "spec", "taints", default=[]) if t.get("effect") in ("NoSchedule", "NoExecute")]
 
 
 def tolerates(pod: dict[str, Any], taint: dict[str, Any]) -> bool:
-    for tol in ((pod.get("spec") or {}).get("tolerations") or []):
+    for tol in dig(pod, "spec", "tolerations", default=[]):
         if tol.get("effect") and tol.get("effect") != taint.get("effect"):
             continue
         if tol.get("operator") == "Exists":
@@ -228,6 +230,6 @@ def _untolerated(pod: dict[str, Any], nodes: list[dict[str, Any]]) -> list[str]:
 
 def _selected(pod: dict[str, Any], node: dict[str, Any]) -> bool:
     """Does the node satisfy the pod's nodeSelector (affinity terms are not evaluated)?"""
-    selector = (pod.get("spec") or {}).get("nodeSelector") or {}
-    labels = (node.get("metadata") or {}).get("labels") or {}
+    selector = dig(pod, "spec", "nodeSelector", default={})
+    labels = dig(node, "metadata", "labels", default={})
     return all(labels.get(k) == v for k, v in selector.items())

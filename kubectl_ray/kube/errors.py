@@ -68,17 +68,21 @@ class ApiError(KubectlRayError):
         doc: Any = None
         try:
             doc = json.loads(body.decode("utf-8", "replace")) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
-        if isinstance(doc, dict) and doc.get("kind") == "Status":
-            return cls(status, doc.get("reason") or "", str(doc.get("message") or ""),
-                       details=doc.get("details") or {}, request=request, retry_after=retry_after)
-        text = body.decode("utf-8", "replace").strip()[:300] if body else ""
+        if isinstance(doc, dict) and doc.get("kind") == "Status" and status >= 400:
+            details = doc.get("details")
+            return cls(status, _string(doc.get("reason")), _string(doc.get("message")),
+                       details=details if isinstance(details, dict) else None, request=request, retry_after=retry_after)
+        text = body.decode("utf-8", "replace").strip()[:300] if body and status >= 400 else ""
+        if not text:  # client-go's words for an answer that says nothing (or a redirect, which we never follow)
+            text = f"the server responded with the status code {status} but did not return more information"
         return cls(status, "", text, request=request, retry_after=retry_after)
 
     @property
     def causes(self) -> list[dict]:
-        return [c for c in (self.details.get("causes") or []) if isinstance(c, dict)]
+        causes = self.details.get("causes")
+        return [c for c in causes if isinstance(c, dict)] if isinstance(causes, list) else []
 
     @property
     def is_not_found(self) -> bool:
@@ -87,7 +91,8 @@ class ApiError(KubectlRayError):
     @property
     def names_an_object(self) -> bool:
         """A 404 about one object, as opposed to one about a resource type the server lacks."""
-        return bool(self.details.get("name"))
+        name = self.details.get("name")
+        return isinstance(name, str) and bool(name)
 
     def render(self) -> str:
         if self.status == 401:
@@ -126,6 +131,10 @@ class ApiError(KubectlRayError):
             return self.message
         causes = "; ".join(f"{c.get('field', '')}: {c.get('message', '')}".strip(": ") for c in self.causes)
         return f'{kind} "{name}" is invalid: {causes}'
+
+
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 class CRDsMissing(KubectlRayError):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from kubectl_ray.kube.client import KubeClient
 from kubectl_ray.kube.errors import ApiError
 from kubectl_ray.kube.resources import DEPLOYMENTS, PODS
+from kubectl_ray.shapes import integer, name_of, namespace_of, objects, strings, text
 from kubectl_ray.versions import image_tag
 
 OPERATOR_SELECTOR = "app.kubernetes.io/name in (kuberay-operator,kuberay)"
@@ -42,7 +43,7 @@ def find_operator(kube: KubeClient, namespace: str) -> OperatorLookup:
     lookup = OperatorLookup()
     deployments = _list_deployments(kube, namespace, lookup)
     lookup.deployments = list(deployments)
-    for dep in sorted(deployments, key=lambda d: (d["metadata"].get("namespace", ""), d["metadata"]["name"])):
+    for dep in sorted(deployments, key=lambda d: (namespace_of(d), name_of(d))):
         install = _from_deployment(dep)
         if install:
             lookup.installs.append(install)
@@ -72,17 +73,17 @@ def _list_deployments(kube: KubeClient, namespace: str, lookup: OperatorLookup) 
 
 
 def _from_deployment(dep: dict) -> OperatorInstall | None:
-    containers = ((dep.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+    containers = objects(dep, "spec", "template", "spec", "containers")
     if not containers:
         return None
     # Prefer the operator container by name; the upstream plugin took containers[0] blindly.
     container = next((c for c in containers if c.get("name") == "kuberay-operator"), containers[0])
-    image = container.get("image") or ""
-    meta = dep.get("metadata") or {}
+    image = text(container, "image")
+    available = integer(dep, "status", "availableReplicas", default=-1)
     return OperatorInstall(
-        version=image_tag(image), source="deployment", namespace=meta.get("namespace"), name=meta.get("name"),
-        image=image, args=[str(a) for a in (container.get("args") or []) + (container.get("command") or [])],
-        available_replicas=(dep.get("status") or {}).get("availableReplicas"),
+        version=image_tag(image), source="deployment", namespace=namespace_of(dep) or None, name=name_of(dep) or None,
+        image=image, args=strings(container, "args") + strings(container, "command"),
+        available_replicas=available if available >= 0 else None,
     )
 
 
@@ -97,14 +98,13 @@ def _from_head_pods(kube: KubeClient, namespace: str, lookup: OperatorLookup) ->
         lookup.forbidden.append(("list", "pods", namespace))
         return None
     for pod in pods:
-        for container in (pod.get("spec") or {}).get("containers") or []:
-            for env in container.get("env") or []:
+        for container in objects(pod, "spec", "containers"):
+            for env in objects(container, "env"):
                 if env.get("name") == USAGE_TAGS_ENV:
-                    version = usage_tag_version(env.get("value") or "")
+                    version = usage_tag_version(text(env, "value"))
                     if version:
                         return OperatorInstall(version=version, source="head-pod-env",
-                                               namespace=pod["metadata"].get("namespace"),
-                                               name=pod["metadata"].get("name"))
+                                               namespace=namespace_of(pod) or None, name=name_of(pod) or None)
     return None
 
 

@@ -13,6 +13,7 @@ from kubectl_ray.kube.client import KubeClient
 from kubectl_ray.kube.errors import ApiError
 from kubectl_ray.kube.resources import RAY_RESOURCES, Resource
 from kubectl_ray.parsing import ResourceRef
+from kubectl_ray.shapes import mapping, namespace_of, text
 
 KIND_NAMES = {"raycluster": "RayCluster", "rayjob": "RayJob", "rayservice": "RayService"}
 
@@ -30,7 +31,7 @@ class RayTarget:
 
     @property
     def namespace(self) -> str:
-        return self.obj["metadata"].get("namespace", "")
+        return namespace_of(self.obj)
 
 
 class NotFound(KubectlRayError):
@@ -84,16 +85,15 @@ def read_target(kube: KubeClient, ref: ResourceRef, namespace: str | None = None
 
 
 def target_from_object(ref: ResourceRef, obj: dict[str, Any]) -> RayTarget:
-    status = obj.get("status") or {}
+    status = mapping(obj, "status")
     if ref.type == "raycluster":
-        cluster, head = ref.name, (status.get("head") or {}).get("serviceName")
+        cluster, head = ref.name, text(status, "head", "serviceName")
     elif ref.type == "rayjob":
-        cluster = status.get("rayClusterName")
-        head = ((status.get("rayClusterStatus") or {}).get("head") or {}).get("serviceName")
+        cluster = text(status, "rayClusterName")
+        head = text(status, "rayClusterStatus", "head", "serviceName")
     else:
-        active = status.get("activeServiceStatus") or {}
-        cluster = active.get("rayClusterName")
-        head = ((active.get("rayClusterStatus") or {}).get("head") or {}).get("serviceName")
+        cluster = text(status, "activeServiceStatus", "rayClusterName")
+        head = text(status, "activeServiceStatus", "rayClusterStatus", "head", "serviceName")
     return RayTarget(ref, obj, cluster or None, head or None)
 
 

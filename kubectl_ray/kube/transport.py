@@ -28,12 +28,21 @@ from kubectl_ray.kube.deadline import Deadline, DeadlineExceeded, DeadlineSocket
 from kubectl_ray.kube.errors import ApiError, ConfigError, ConnectionFailed, RequestInfo
 from kubectl_ray.kube.kubeconfig import ConnectionConfig
 from kubectl_ray.kube.proxy import ProxyURL, connect_via_proxy, open_socket, select_proxy
+from kubectl_ray.shapes import MIB, ShapeError, TooLarge, decode_json, read_body_capped
 
 USER_AGENT = "kubectl-ray"
 MAX_RETRIES = 3
+# Pauses between retries, summed over every request of one command: a server that keeps failing is
+# reported after this, not waited for once per request (debug makes dozens of requests).
+RETRY_PAUSE_BUDGET = 10.0
 _RETRY_STATUSES_READ = (429, 500, 502, 503, 504)
 _IDEMPOTENT = ("GET", "HEAD")
 _UNSET: Any = object()
+# No real answer comes near this: a list page holds at most 500 objects (our --chunk-size, kubectl's too)
+# and a typical RayCluster or Pod is 5-20 KiB, so 128 MiB is 500 objects of 256 KiB each. It bounds what a
+# hostile or broken server can make us hold (the body is read in pieces and dropped once past the cap).
+MAX_ANSWER_BYTES = 128 * MIB
+MAX_ERROR_BYTES = MIB  # of an error answer: its Status message is all we show
 
 ErrorFor = Callable[[BaseException, bool], ConnectionFailed]
 
@@ -49,13 +58,28 @@ class Response:
         self._on_close = on_close
         self._error_for = error_for or _lost_connection
         self._body: bytes | None = None
+        self.source = "the server's answer"  # named in errors about the body: set to "... to GET /path"
 
     def read(self) -> bytes:
+        """The whole body, at most MAX_ANSWER_BYTES (a bigger one is an error, never held in memory)."""
+        return self._read_body(MAX_ANSWER_BYTES, truncate=False)
+
+    def read_error_body(self) -> bytes:
+        """The start of an error answer (enough for its Status); the rest is dropped with the connection."""
+        return self._read_body(MAX_ERROR_BYTES, truncate=True)
+
+    def _read_body(self, limit: int, *, truncate: bool) -> bytes:
         if self._body is None:
             reuse = False
             try:
-                self._body = self._raw.read()
+                self._body = read_body_capped(self._raw, limit, self._declared_length())
                 reuse = True
+            except TooLarge as exc:
+                if not truncate:
+                    exc.pieces.clear()
+                    raise ShapeError(f"{self.source} is larger than {limit // MIB} MiB; no real answer is that "
+                                     "big, so it is not read") from None
+                self._body = exc.start
             except Exception as exc:  # noqa: BLE001 - any I/O failure while reading the body
                 raise self._error_for(exc, True) from None
             finally:
@@ -63,11 +87,7 @@ class Response:
         return self._body
 
     def json(self) -> Any:
-        body = self.read()
-        try:
-            return json.loads(body or b"null")
-        except ValueError:
-            raise ConnectionFailed(f"the server answered with something that is not JSON: {body[:80]!r}") from None
+        return decode_json(self.read(), self.source)
 
     def iter_chunks(self, size: int = 1 << 16) -> Iterator[bytes]:
         try:
@@ -83,16 +103,35 @@ class Response:
             self.close()
 
     def iter_lines(self) -> Iterator[bytes]:
-        """Newline-delimited records (watch events), read in chunks rather than byte by byte."""
-        pending = b""
+        """Newline-delimited records (watch events), read in chunks; a record may not exceed
+        MAX_ANSWER_BYTES (pieces are joined once per record, so a long one costs linear time)."""
+        parts: list[bytes] = []
+        size = 0
         for chunk in self.iter_chunks():
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
+            start = 0
+            while (end := chunk.find(b"\n", start)) >= 0:
+                parts.append(chunk[start:end])
+                line = b"".join(parts)
+                parts, size = [], 0
                 if line.strip():
                     yield line
-        if pending.strip():
-            yield pending
+                start = end + 1
+            if start < len(chunk):
+                parts.append(chunk[start:])
+                size += len(chunk) - start
+                if size > MAX_ANSWER_BYTES:
+                    self.close()
+                    raise ShapeError(f"{self.source} sent a record larger than {MAX_ANSWER_BYTES // MIB} MiB")
+        line = b"".join(parts)
+        if line.strip():
+            yield line
+
+    def _declared_length(self) -> int | None:
+        try:
+            length = int(self.headers.get("content-length", ""))
+        except ValueError:
+            return None
+        return length if length >= 0 else None
 
     def close(self, reuse: bool = False) -> None:
         if self._on_close is not None:
@@ -151,6 +190,7 @@ class HttpTransport:
         self._tls_contexts: dict[Any, Any] = {}
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._pause_budget = RETRY_PAUSE_BUDGET
         if self.endpoint.secure:
             self._tls_context(self._static_certificate())  # a bad CA or client certificate fails before any request
 
@@ -167,16 +207,17 @@ class HttpTransport:
         refreshed, attempt = False, 0
         while True:
             response = self._send(method, target, payload, ctype, accept, deadline, stream)
+            response.source = f"the server's answer to {method} {path}"
             if response.status == 401 and not refreshed and self.auth.refresh():
-                response.read()
+                response.read_error_body()
                 refreshed = True
                 self._reset_tls()
                 continue
-            if response.status >= 400:
-                body_bytes = response.read()
+            if response.status >= 300:  # no redirect is followed (it could take credentials elsewhere)
+                body_bytes = response.read_error_body()
                 retry_after = response.headers.get("retry-after")
                 delay = retry_delay(attempt, retry_after)
-                if attempt < MAX_RETRIES and should_retry(method, response.status) and _fits(deadline, delay):
+                if attempt < MAX_RETRIES and should_retry(method, response.status) and self._may_pause(deadline, delay):
                     time.sleep(delay)
                     attempt += 1
                     continue
@@ -211,6 +252,14 @@ class HttpTransport:
         headers for one request, values checked and UTF-8 encoded. May run the exec plugin."""
         return self.auth.headers(deadline or Deadline(self.config.timeout))
 
+    def _may_pause(self, deadline: Deadline, delay: float) -> bool:
+        """Whether a retry may wait `delay`: within the request's deadline and the command's pause budget."""
+        with self._lock:
+            if not _fits(deadline, delay) or delay > self._pause_budget:
+                return False
+            self._pause_budget -= delay
+            return True
+
     # --- internals: one exchange -------------------------------------------------------------------
 
     def _send(self, method: str, target: str, payload: bytes | None, ctype: str | None, accept: str,
@@ -229,7 +278,7 @@ class HttpTransport:
                 self._drop(conn)
                 if reused:
                     continue  # the server closed an idle keep-alive connection; nothing was processed
-                if method in _IDEMPOTENT and attempt < MAX_RETRIES and _fits(deadline, retry_delay(attempt, None)):
+                if method in _IDEMPOTENT and attempt < MAX_RETRIES and self._may_pause(deadline, retry_delay(attempt, None)):
                     time.sleep(retry_delay(attempt, None))
                     attempt += 1
                     continue
@@ -400,16 +449,20 @@ def _load_client_cert(context: Any, cert: bytes, key: bytes) -> None:
     import ssl
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="kubectl-ray-") as tmp:
-        cert_path, key_path = os.path.join(tmp, "client.crt"), os.path.join(tmp, "client.key")
-        for path, data in ((cert_path, cert), (key_path, key)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        try:
-            context.load_cert_chain(cert_path, key_path)
-        except ssl.SSLError as exc:
-            raise ConfigError(f"the client certificate or key is not valid PEM, or they do not match ({exc.reason or 'invalid'})") from None
+    try:
+        with tempfile.TemporaryDirectory(prefix="kubectl-ray-") as tmp:
+            cert_path, key_path = os.path.join(tmp, "client.crt"), os.path.join(tmp, "client.key")
+            for path, data in ((cert_path, cert), (key_path, key)):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+            try:
+                context.load_cert_chain(cert_path, key_path)
+            except ssl.SSLError as exc:
+                raise ConfigError(f"the client certificate or key is not valid PEM, or they do not match ({exc.reason or 'invalid'})") from None
+    except OSError as exc:  # a full or missing temporary folder ($TMPDIR)
+        raise ConfigError(f"cannot write the client certificate to a private folder in {tempfile.gettempdir()}: "
+                          f"{exc.strerror or exc}") from None
 
 
 def _fits(deadline: Deadline, delay: float) -> bool:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from kubectl_ray.errors import KubectlRayError
 from kubectl_ray.ray.dashboard import DashboardClient, DashboardError, DashboardUnreachable
+from kubectl_ray.shapes import integer, name_of, namespace_of, objects, text
 
 if TYPE_CHECKING:
     from kubectl_ray.env import CommandEnv
@@ -39,8 +40,7 @@ Note = Callable[[str], None]
 
 
 def uses_token_auth(cluster: Mapping[str, Any] | None) -> bool:
-    auth = ((cluster or {}).get("spec") or {}).get("authOptions") or {}
-    return str(auth.get("mode", "")).lower() == "token"
+    return text(cluster, "spec", "authOptions", "mode").lower() == "token"
 
 
 def cluster_token(kube: Any, cluster: Mapping[str, Any]) -> str:
@@ -48,16 +48,15 @@ def cluster_token(kube: Any, cluster: Mapping[str, Any]) -> str:
     from kubectl_ray.kube.errors import ApiError
     from kubectl_ray.kube.resources import SECRETS
 
-    meta = cluster.get("metadata") or {}
-    ns, name = meta.get("namespace"), meta.get("name")
-    secret_name = (((cluster.get("spec") or {}).get("authOptions") or {}).get("secretName")) or name
+    ns, name = namespace_of(cluster), name_of(cluster)
+    secret_name = text(cluster, "spec", "authOptions", "secretName") or name
     hint = "or pass it with --headers '{\"Authorization\": \"Bearer TOKEN\"}'"
     try:
         secret = kube.get(SECRETS, secret_name, ns)
     except ApiError as exc:
         raise KubectlRayError(f'RayCluster "{name}" uses token authentication but its Secret "{ns}/{secret_name}" '
                               f"cannot be read ({exc.render()}); {hint}") from None
-    encoded = (secret.get("data") or {}).get(TOKEN_KEY)
+    encoded = text(secret, "data", TOKEN_KEY)
     if not encoded:
         raise KubectlRayError(f'secret "{ns}/{secret_name}" of RayCluster "{name}" has no {TOKEN_KEY}; {hint}')
     try:
@@ -67,13 +66,14 @@ def cluster_token(kube: Any, cluster: Mapping[str, Any]) -> str:
 
 
 def head_service_name(cluster: Mapping[str, Any]) -> str | None:
-    return ((((cluster.get("status") or {}).get("head")) or {}).get("serviceName")) or None
+    return text(cluster, "status", "head", "serviceName") or None
 
 
 def dashboard_port(service: Mapping[str, Any] | None) -> int:
-    for port in ((service or {}).get("spec") or {}).get("ports") or []:
-        if port.get("name") == DASHBOARD_PORT_NAME and port.get("port"):
-            return int(port["port"])
+    for port in objects(service, "spec", "ports"):
+        number = integer(port, "port")
+        if port.get("name") == DASHBOARD_PORT_NAME and 0 < number < 65536:
+            return number
     return DASHBOARD_PORT
 
 
@@ -122,8 +122,7 @@ def _forwarder(env: "CommandEnv", cluster: Mapping[str, Any], *, verbose: bool, 
     from kubectl_ray.kube.targets import TargetNotReady
 
     kube = env.kube()
-    meta = cluster.get("metadata") or {}
-    ns, name = meta.get("namespace") or env.namespace, meta.get("name")
+    ns, name = namespace_of(cluster) or env.namespace, name_of(cluster)
 
     def resolve() -> str:
         current = kube.get(RAYCLUSTERS, name, ns)

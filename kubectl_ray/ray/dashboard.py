@@ -29,11 +29,16 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Mapping
 
 from kubectl_ray.errors import KubectlRayError, UsageError, one_line
+from kubectl_ray.shapes import (MIB, ShapeError, TooLarge, check_depth, decode_json, describe, objects, read_body_capped,
+                                text)
 
 DEFAULT_TIMEOUT = 30.0  # seconds for one ordinary request
 UPLOAD_TIMEOUT = 600.0  # a 100 MiB package over a slow port-forward
 MAX_MESSAGE = 1000  # characters of Ray's error text we show
 NODES_LIMIT = 10000  # Ray's RAY_MAX_LIMIT_FROM_API_SERVER; the API's own default is 100
+# One answer, read in pieces and dropped once past this. The biggest real ones are a job's whole driver
+# log (`job logs` without --follow; --follow streams it instead) and 10000 nodes (~2 KiB each, 20 MiB).
+MAX_ANSWER_BYTES = 128 * MIB
 TOKEN_HINT = ("the Ray cluster uses token authentication; kubectl ray reads the token from the RayCluster's "
               "Secret when it finds the cluster, or pass it with --headers '{\"Authorization\": \"Bearer TOKEN\"}'")
 
@@ -69,9 +74,6 @@ class Response:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass(frozen=True)
@@ -187,15 +189,14 @@ class DashboardClient:
         data = self._envelope("GET", "/api/cluster_status" + ("?format=1" if formatted else ""),
                               what="reading the cluster status")
         if formatted:
-            return (data or {}).get("clusterStatus", "")
-        return data
+            return text(data, "clusterStatus")
+        return self._expect(data, dict, "/api/cluster_status", "data", what="reading the cluster status")
 
     def nodes(self, *, limit: int = NODES_LIMIT, detail: bool = False) -> list[dict[str, Any]]:
         """GET /api/v0/nodes: every Ray node (node_id, node_ip, is_head_node, state, resources_total, ...)."""
         query = urllib.parse.urlencode({"limit": limit, **({"detail": 1} if detail else {})})
         data = self._envelope("GET", f"/api/v0/nodes?{query}", what="listing the Ray nodes")
-        result = (data or {}).get("result") or {}
-        return list(result.get("result") or [])
+        return objects(data, "result", "result")
 
     # --- jobs ------------------------------------------------------------------------------------
 
@@ -203,10 +204,10 @@ class DashboardClient:
         """POST /api/jobs/; keys with None values are dropped like Ray's client does. Returns the id."""
         body = {k: v for k, v in payload.items() if v is not None}
         doc = self._json("POST", "/api/jobs/", json_body=body, what="submitting the job")
-        return str(doc.get("submission_id") or doc.get("job_id") or "")
+        return text(doc, "submission_id") or text(doc, "job_id")
 
     def list_jobs(self) -> list[dict[str, Any]]:
-        return list(self._json("GET", "/api/jobs/", what="listing the Ray jobs") or [])
+        return objects(self._json("GET", "/api/jobs/", what="listing the Ray jobs", shape=list))
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         return self._json("GET", f"/api/jobs/{_q(job_id)}", what=f"reading Ray job {job_id}", job_id=job_id)
@@ -214,15 +215,15 @@ class DashboardClient:
     def job_logs(self, job_id: str) -> str:
         doc = self._json("GET", f"/api/jobs/{_q(job_id)}/logs", what=f"reading the logs of Ray job {job_id}",
                          job_id=job_id)
-        return str(doc.get("logs") or "")
+        return text(doc, "logs")
 
     def stop_job(self, job_id: str) -> bool:
         doc = self._json("POST", f"/api/jobs/{_q(job_id)}/stop", what=f"stopping Ray job {job_id}", job_id=job_id)
-        return bool(doc.get("stopped"))
+        return doc.get("stopped") is True
 
     def delete_job(self, job_id: str) -> bool:
         doc = self._json("DELETE", f"/api/jobs/{_q(job_id)}", what=f"deleting Ray job {job_id}", job_id=job_id)
-        return bool(doc.get("deleted"))
+        return doc.get("deleted") is True
 
     # --- packages (working_dir / py_modules) -----------------------------------------------------
 
@@ -288,8 +289,14 @@ class DashboardClient:
             conn.sock = DeadlineSocket(conn.sock, deadline)
             conn.request(method, self._addr.prefix + path, body=body, headers=headers)
             raw = conn.getresponse()
-            data = raw.read()
+            data = read_body_capped(raw, MAX_ANSWER_BYTES, _length(raw.getheader("content-length")))
             return Response(raw.status, raw.reason, {k.lower(): v for k, v in raw.getheaders()}, data)
+        except TooLarge as exc:
+            exc.pieces.clear()
+            raise DashboardError(f"the answer of the Ray dashboard at {self.address} to {method} {path} is larger "
+                                 f"than {MAX_ANSWER_BYTES // MIB} MiB; it is not read"
+                                 + ("; follow the log instead (--follow), which streams it" if path.endswith("/logs") else "")
+                                 ) from None
         except TimeoutError:
             raise DashboardTimeout(f"the Ray dashboard at {self.address} did not answer within "
                                    f"{deadline.seconds:g}s") from None
@@ -321,26 +328,38 @@ class DashboardClient:
             self._ssl = ctx
         return self._ssl
 
-    def _json(self, method: str, path: str, *, what: str, json_body: Any = None, job_id: str | None = None) -> Any:
+    def _json(self, method: str, path: str, *, what: str, json_body: Any = None, job_id: str | None = None,
+              shape: type = dict) -> Any:
+        """The answer as JSON of the given shape (an object unless said otherwise)."""
         resp = self.request(method, path, json_body=json_body)
         if resp.status != 200:
             if resp.status == 404 and job_id is not None:
                 raise JobNotFound(f"Ray job {job_id} does not exist on the cluster at {self.address}",
                                   status=404, ray_message=ray_message(resp.text))
             raise self._error(resp, what)
+        source = f"the answer from {self.address}{path}"
         try:
-            return resp.json()
-        except ValueError:
-            raise DashboardError(f"{what}: the answer from {self.address}{path} is not JSON "
-                                 f"(is this a Ray dashboard?): {ray_message(resp.text)[:200]}",
-                                 status=resp.status) from None
+            doc = decode_json(resp.body, source)
+            check_depth(doc, source)  # debug keeps these answers and walks them (redaction, its report)
+        except ShapeError as exc:
+            hint = "" if "nested" in exc.message else f" (is this a Ray dashboard?): {ray_message(resp.text)[:200]}"
+            raise DashboardError(f"{what}: {exc.message}{hint}", status=resp.status) from None
+        return self._expect(doc, shape, path, "", what=what)
+
+    def _expect(self, value: Any, shape: type, path: str, field: str, *, what: str) -> Any:
+        if type(value) is not shape:
+            where = f"`{field}` in the answer" if field else "the answer"
+            want = "an object" if shape is dict else "an array"
+            raise DashboardError(f"{what}: {where} from {self.address}{path} is not {want} (got {describe(value)}); "
+                                 "is this a Ray dashboard?")
+        return value
 
     def _envelope(self, method: str, path: str, *, what: str) -> Any:
         """The state/autoscaler APIs wrap answers in {"result": bool, "msg": str, "data": ...}."""
         doc = self._json(method, path, what=what)
-        if isinstance(doc, dict) and doc.get("result") is False:
-            raise DashboardError(f"{what}: Ray said: {one_line(str(doc.get('msg') or 'no reason given'))}")
-        return doc.get("data") if isinstance(doc, dict) else doc
+        if doc.get("result") is False:
+            raise DashboardError(f"{what}: Ray said: {one_line(text(doc, 'msg') or 'no reason given')}")
+        return doc.get("data")
 
     def _error(self, resp: Response, what: str) -> DashboardError:
         message = ray_message(resp.text) or resp.reason
@@ -350,6 +369,13 @@ class DashboardClient:
         if resp.status in (401, 403):
             text += f"; {TOKEN_HINT}"
         return DashboardError(text, status=resp.status, ray_message=message)
+
+
+def _length(header: str | None) -> int | None:
+    try:
+        return int(header) if header else None
+    except ValueError:
+        return None
 
 
 def _q(job_id: str) -> str:

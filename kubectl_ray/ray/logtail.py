@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kubectl_ray.ray.dashboard import DashboardClient, DashboardError, DashboardUnreachable
+from kubectl_ray.shapes import text
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 POLL_INTERVAL = 1.0
@@ -114,7 +115,7 @@ class LogFollower:
 
     def _job_ended(self) -> bool:
         try:
-            return str(self.client.get_job(self.job_id).get("status")) in TERMINAL
+            return text(self.client.get_job(self.job_id), "status") in TERMINAL
         except DashboardUnreachable as exc:
             raise _TailBroken(str(exc)) from None
 
@@ -126,7 +127,7 @@ class LogFollower:
             info = self._call(self.client.get_job, self.job_id)
             logs = self._call(self.client.job_logs, self.job_id)
             self._emit(logs)
-            if str(info.get("status")) in TERMINAL:
+            if text(info, "status") in TERMINAL:
                 self._emit(self._call(self.client.job_logs, self.job_id))  # text written as it ended
                 return info
             self.sleep(self.poll_interval)

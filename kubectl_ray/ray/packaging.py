@@ -228,7 +228,11 @@ def scan_directory(directory: Path, excludes: list[str], *, include_gitignore: b
     scan = Scan()
 
     def handler(path: Path) -> None:
-        scan.digest = _xor_bytes(scan.digest, _entry_hash(path, root))
+        if path.exists() and not (path.is_dir() or path.is_file()):
+            raise UsageError(f"cannot package {directory}: {path} is not a regular file or a directory (a device, "
+                             "pipe or socket would be read without end); exclude it with 'excludes' or .rayignore")
+        if scan.zip_size < MAX_UPLOAD_BYTES:  # past the limit the package is refused: its hash is never needed
+            scan.digest = _xor_bytes(scan.digest, _entry_hash(path, root))
         if (path.is_dir() and next(path.iterdir(), None) is None) or path.is_file():
             arcname = path.relative_to(root)
             if include_parent_dir:
@@ -368,12 +372,12 @@ def _archive_package(field_name: str, source: str, path: Path) -> Package:
 def _single_file_package(source: str, path: Path) -> Package:
     """A .py py_module: Ray's get_uri_for_file, zipped alone at the zip's root."""
     absolute = path.absolute()
-    digest = _xor_bytes(_entry_hash(absolute, absolute.parent), b"0" * 8)
     size = absolute.stat().st_size
     entries = [(absolute, absolute.name)]
     zip_size = size + _ZIP_LOCAL_HEADER + _ZIP_CENTRAL_HEADER + 2 * len(absolute.name.encode()) + _ZIP_END_RECORD
-    if zip_size >= MAX_UPLOAD_BYTES:
+    if zip_size >= MAX_UPLOAD_BYTES:  # before hashing: a huge file is refused at once
         raise _too_big(f"py_modules {source}", zip_size)
+    digest = _xor_bytes(_entry_hash(absolute, absolute.parent), b"0" * 8)
     return Package("py_modules", source, f"gcs://{RAY_PKG_PREFIX}{digest.hex()}.zip", zip_size, entries=entries)
 
 
@@ -449,7 +453,11 @@ def upload_missing(client: Any, plan: PackagePlan, *, info: Callable[[str], None
     """GET each package; PUT only those the cluster lacks. Returns the packages uploaded."""
     uploaded: list[Package] = []
     seen: set[str] = set()
-    scratch = Path(tempfile.mkdtemp(prefix="kubectl-ray-pkg-"))
+    try:
+        scratch = Path(tempfile.mkdtemp(prefix="kubectl-ray-pkg-"))
+    except OSError as exc:
+        raise UploadFailed(f"cannot create a folder for the packages in {tempfile.gettempdir()}: "
+                           f"{exc.strerror or exc}") from None
     try:
         for pkg in plan.packages:
             if pkg.uri in seen:
@@ -461,8 +469,9 @@ def upload_missing(client: Any, plan: PackagePlan, *, info: Callable[[str], None
             info(f"Uploading {pkg.field_name} {pkg.source} as {pkg.uri} ({_mib(pkg.size)})")
             try:
                 path = pkg.materialize(scratch)
-            except OSError as exc:
-                raise UploadFailed(f"cannot package {pkg.field_name} {pkg.source}: {exc}") from None
+            except OSError as exc:  # ENOSPC, EFBIG, a file that vanished: the scratch folder goes below
+                where = f" ({exc.filename})" if exc.filename else f" (writing {scratch / pkg.name})"
+                raise UploadFailed(f"cannot package {pkg.field_name} {pkg.source}: {exc.strerror or exc}{where}") from None
             size = path.stat().st_size
             if size >= MAX_UPLOAD_BYTES:
                 raise _too_big(f"{pkg.field_name} {pkg.source}", size)

@@ -642,16 +642,19 @@ def worker_image_for_cluster(cluster: dict[str, Any], image: str | None, ray_ver
         return image
     if ray_version:
         return default_image(ray_version)
-    spec = cluster.get("spec") or {}
-    containers = ((((spec.get("headGroupSpec") or {}).get("template") or {}).get("spec") or {}).get("containers") or [])
+    from kubectl_ray.shapes import objects, text
+
+    containers = objects(cluster, "spec", "headGroupSpec", "template", "spec", "containers")
     head = next((c for c in containers if c.get("name") == HEAD_CONTAINER), containers[0] if containers else None)
-    if head and head.get("image"):
-        return str(head["image"])
-    return default_image(str(spec.get("rayVersion") or DEFAULT_RAY_VERSION))
+    if head and text(head, "image"):
+        return text(head, "image")
+    return default_image(text(cluster, "spec", "rayVersion") or DEFAULT_RAY_VERSION)
 
 
 def worker_group_names(cluster: dict[str, Any]) -> list[str]:
-    return [str(g.get("groupName", "")) for g in (cluster.get("spec") or {}).get("workerGroupSpecs") or []]
+    from kubectl_ray.shapes import objects, text
+
+    return [text(g, "groupName") for g in objects(cluster, "spec", "workerGroupSpecs")]
 
 
 def cluster_progress(cluster: dict[str, Any]) -> tuple[bool, str]:
@@ -660,23 +663,25 @@ def cluster_progress(cluster: dict[str, Any]) -> tuple[bool, str]:
     Provisioned = condition RayClusterProvisioned True (set once all pods first ran and were ready)
     or status.state "ready" (older operators without conditions).
     """
-    status = cluster.get("status") or {}
-    conditions = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
+    from kubectl_ray.shapes import integer, mapping, objects, text
+
+    status = mapping(cluster, "status")
+    conditions = {text(c, "type"): c for c in objects(status, "conditions")}
     provisioned = conditions.get("RayClusterProvisioned") or {}
     if provisioned.get("status") == "True" or status.get("state") == "ready":
         return True, "provisioned"
     failure = conditions.get("ReplicaFailure") or {}
     if failure.get("status") == "True":
-        return False, f"pod creation failed ({failure.get('reason') or 'ReplicaFailure'}): {failure.get('message', '')}".rstrip(": ")
+        return False, f"pod creation failed ({text(failure, 'reason') or 'ReplicaFailure'}): {text(failure, 'message')}".rstrip(": ")
     if status.get("state") == "suspended":
         return False, "suspended (spec.suspend is true)"
     head = conditions.get("HeadPodReady")
     if head is not None and head.get("status") != "True":
-        return False, f"head pod not ready ({head.get('reason') or 'Unknown'})"
+        return False, f"head pod not ready ({text(head, 'reason') or 'Unknown'})"
     if provisioned:
-        ready = status.get("readyWorkerReplicas", 0)
-        desired = status.get("desiredWorkerReplicas", 0)
-        return False, f"{ready}/{desired} workers ready ({provisioned.get('reason') or 'RayClusterPodsProvisioning'})"
+        ready = integer(status, "readyWorkerReplicas")
+        desired = integer(status, "desiredWorkerReplicas")
+        return False, f"{ready}/{desired} workers ready ({text(provisioned, 'reason') or 'RayClusterPodsProvisioning'})"
     if not status:
         return False, "no status yet (is the KubeRay operator running?)"
-    return False, f"state {status.get('state') or 'unknown'}"
+    return False, f"state {text(status, 'state') or 'unknown'}"

@@ -28,11 +28,17 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from kubectl_ray.errors import UsageError
+from kubectl_ray.shapes import MIB, ShapeError, TooLarge, check_depth, read_stream_capped
 from kubectl_ray.parsing import parse_tolerations
 from kubectl_ray.resources.cluster import (
     DEFAULT_GROUP_NAME, ClusterOptions, GcsFaultToleranceOptions, GcsFuseOptions, OptionNames,
     WorkerGroupOptions, parse_secret_ref,
 )
+
+# A cluster config is a page of options; these bound what a wrong file (say /dev/zero, or a YAML alias
+# bomb) can make us read or build.
+MAX_CONFIG_BYTES = 4 * MIB
+MAX_CONFIG_VALUES = 100_000
 
 # key -> (value kind, attribute). Kinds: str, quantity, int, bool, map, number-map, tolerations,
 # secret-ref, or a nested schema (dict) / list of schemas ([dict]).
@@ -151,14 +157,17 @@ class ConfigError(UsageError):
 
 
 def load_config_file(path: str) -> ConfigFile:
-    """Read and parse `--file PATH` (`-` = stdin)."""
+    """Read and parse `--file PATH` (`-` = stdin), at most MAX_CONFIG_BYTES of it."""
     source = "stdin" if path == "-" else path
     try:
         if path == "-":
-            text = sys.stdin.read()
+            text = read_stream_capped(sys.stdin, MAX_CONFIG_BYTES)
         else:
             with open(path, encoding="utf-8") as fh:
-                text = fh.read()
+                text = read_stream_capped(fh, MAX_CONFIG_BYTES)
+    except TooLarge:
+        raise ConfigError(f"--file {path}: larger than {MAX_CONFIG_BYTES // MIB} MiB; no cluster config is that "
+                          "big (is it the right file?)") from None
     except FileNotFoundError:
         raise ConfigError(f"--file {path}: no such file") from None
     except IsADirectoryError:
@@ -175,9 +184,14 @@ def parse_config(text: str, source: str = "config") -> ConfigFile:
 
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        check_depth(yaml.load(text, Loader=loader_cls), f"--file {source}", max_values=MAX_CONFIG_VALUES)
         root = yaml.compose(text, Loader=loader_cls)
     except yaml.YAMLError as exc:
         raise ConfigError(f"--file {source}: not valid YAML: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"--file {source}: nested too deeply") from None
+    except ShapeError as exc:
+        raise ConfigError(exc.message) from None
     reader = _Reader(source)
     data = reader.read_object(root, TOP_KEYS, "") if root is not None else {}
     return ConfigFile(source, _options(data), data.get("name"), data.get("namespace"), FileNames(source, reader.lines))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_ray.errors import KubectlRayError, UsageError
+from kubectl_ray.shapes import check_depth, mapping, name_of, namespace_of, required_array, text
 
 UNSET = -1  # upstream's flag default: "leave this value alone"
 MAX_INT32 = 2147483647
@@ -67,22 +68,25 @@ def validate_request(req: ScaleRequest) -> None:
 
 
 def _where(cluster: dict[str, Any]) -> str:
-    meta = cluster.get("metadata") or {}
-    return f"Ray cluster {meta.get('name', '')} in namespace {meta.get('namespace', '')}"
+    return f"Ray cluster {name_of(cluster)} in namespace {namespace_of(cluster)}"
 
 
 def _int_field(group: dict[str, Any], key: str, default: int) -> int:
+    """A replica count as stored; one that is not an int32 (a string, a float, 2**70) is replaced by the default."""
     value = group.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+    return value if type(value) is int and 0 <= value <= MAX_INT32 else default
+
+
+def _groups(cluster: dict[str, Any]) -> list[Any]:
+    return required_array(cluster, ("spec", "workerGroupSpecs"), f"RayCluster {name_of(cluster)}")
 
 
 def group_names(cluster: dict[str, Any]) -> list[str]:
-    return [str(g.get("groupName", "")) for g in (cluster.get("spec") or {}).get("workerGroupSpecs") or []
-            if isinstance(g, dict)]
+    return [text(g, "groupName") for g in _groups(cluster) if isinstance(g, dict)]
 
 
 def find_group_index(cluster: dict[str, Any], group: str) -> int:
-    for index, spec in enumerate((cluster.get("spec") or {}).get("workerGroupSpecs") or []):
+    for index, spec in enumerate(_groups(cluster)):
         if isinstance(spec, dict) and spec.get("groupName") == group:
             return index
     available = ", ".join(group_names(cluster)) or "(none)"
@@ -92,6 +96,7 @@ def find_group_index(cluster: dict[str, Any], group: str) -> int:
 def scale_worker_group(cluster: dict[str, Any], req: ScaleRequest) -> ScaleResult:
     """Apply the request to a copy of the cluster; describe each change upstream's way."""
     index = find_group_index(cluster, req.group)
+    check_depth(cluster, f"RayCluster {name_of(cluster)}")  # before the recursive copy
     updated = copy.deepcopy(cluster)
     spec = updated["spec"]["workerGroupSpecs"][index]
     current = {
@@ -136,4 +141,4 @@ def describe(cluster: dict[str, Any], group: str, changes: list[str]) -> str:
 
 
 def autoscaling_enabled(cluster: dict[str, Any]) -> bool:
-    return (cluster.get("spec") or {}).get("enableInTreeAutoscaling") is True
+    return mapping(cluster, "spec").get("enableInTreeAutoscaling") is True

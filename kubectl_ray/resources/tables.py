@@ -17,10 +17,12 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from kubectl_ray.printing import age, human_duration, parse_timestamp
 from kubectl_ray.resources.quantity import Quantity, QuantityError, parse_quantity
+from kubectl_ray.shapes import EMPTY
 
 Row = tuple[str, ...]
 
 MAX_INT32 = 2147483647
+_INT64 = 2**63  # counts outside int64 are garbage: read as the default, never multiplied into huge numbers
 TPU_RESOURCE = "google.com/tpu"
 CLUSTER_LABEL = "ray.io/cluster"
 GROUP_LABEL = "ray.io/group"
@@ -79,31 +81,43 @@ SERVICE_TABLE = TableSpec((
 
 
 # --- small accessors ------------------------------------------------------------------------
+# Objects reach this module as dicts (the client checks every list item); the fields inside may be of
+# any type, so every read goes through these (a field of the wrong type reads as absent).
+
+def _dict(value: Any) -> Mapping[str, Any]:
+    return value if type(value) is dict else EMPTY
+
+
+def _dicts(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of an array (the rest, and anything that is not an array, are skipped)."""
+    return [item for item in value if type(item) is dict] if type(value) is list else []
+
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return obj.get("metadata") or {}
+    return _dict(obj.get("metadata"))
 
 
 def _status(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return obj.get("status") or {}
+    return _dict(obj.get("status"))
 
 
 def _text(value: Any) -> str:
-    """A cell: None is empty, whitespace collapsed so a message cannot break the table."""
-    if value is None:
+    """A cell: None, objects and arrays are empty, whitespace collapsed so a message cannot break the table."""
+    if type(value) is str:
+        return " ".join(value.split())
+    if value is None or type(value) is dict or type(value) is list:
         return ""
     return " ".join(str(value).split())
 
 
 def _int(value: Any, default: int = 0) -> int:
-    if isinstance(value, bool):
-        return default
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return default
+    """An integer field: an int, or a string of one ("3", which a CRD without a schema lets through)."""
+    if type(value) is str and len(value) <= 20:
+        try:
+            value = int(value)
+        except ValueError:
+            return default
+    return value if type(value) is int and -_INT64 <= value < _INT64 else default  # type(): a bool is no count
 
 
 def quantity_text(value: Any) -> str:
@@ -128,8 +142,8 @@ def _canonical_uncached(value: Any) -> str:
 
 
 def condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
-    for cond in _status(obj).get("conditions") or []:
-        if isinstance(cond, dict) and cond.get("type") == type_:
+    for cond in _dicts(_status(obj).get("conditions")):
+        if cond.get("type") == type_:
             return cond
     return None
 
@@ -151,7 +165,7 @@ def relevant_cluster_condition(cluster: Mapping[str, Any]) -> str:
 
 def cluster_row(cluster: Mapping[str, Any], at: datetime) -> Row:
     meta, status = _meta(cluster), _status(cluster)
-    head = status.get("head") or {}
+    head = _dict(status.get("head"))
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
@@ -238,16 +252,16 @@ def summarize(amounts: Mapping[str, Quantity]) -> Resources:
 def container_amounts(container: Mapping[str, Any]) -> dict[str, Quantity]:
     """A container's requests, with limits filling the names it does not request (the API server
     defaults a missing request to its limit)."""
-    resources = container.get("resources") or {}
-    merged: dict[str, Any] = dict(resources.get("limits") or {})
-    merged.update(resources.get("requests") or {})
+    resources = _dict(container.get("resources"))
+    merged: dict[str, Any] = dict(_dict(resources.get("limits")))
+    merged.update(_dict(resources.get("requests")))
     return {name: _quantity_or_zero(value) for name, value in merged.items()}
 
 
 def pod_amounts(pod_spec: Mapping[str, Any]) -> dict[str, Quantity]:
     """What one pod asks for: the sum over its containers (init containers run before, not beside)."""
     totals: dict[str, Quantity] = {}
-    for container in pod_spec.get("containers") or []:
+    for container in _dicts(pod_spec.get("containers")):
         for name, amount in container_amounts(container).items():
             totals[name] = _add(totals.get(name), amount)
     return totals
@@ -263,7 +277,7 @@ def group_resources(group: Mapping[str, Any]) -> Resources:
     """Total resources of a worker group; a suspended group asks for nothing."""
     if group.get("suspend") is True:
         return NO_RESOURCES
-    pod_spec = ((group.get("template") or {}).get("spec")) or {}
+    pod_spec = _dict(_dict(group.get("template")).get("spec"))
     return summarize(pod_amounts(pod_spec)).times(group_pod_count(group))
 
 
@@ -277,29 +291,29 @@ def is_running_and_ready(pod: Mapping[str, Any]) -> bool:
     status = _status(pod)
     if status.get("phase") != "Running":
         return False
-    return any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
-               for c in status.get("conditions") or [])
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in _dicts(status.get("conditions")))
 
 
 def count_ready_workers(pods: Iterable[Mapping[str, Any]], into: dict[GroupKey, int]) -> None:
     """Add the ready worker pods of one page to per-group counters (so pages can be dropped)."""
     for pod in pods:
         meta = _meta(pod)
-        labels = meta.get("labels") or {}
+        labels = _dict(meta.get("labels"))
         if labels.get(NODE_TYPE_LABEL) != "worker" or not is_running_and_ready(pod):
             continue
-        key = (meta.get("namespace") or "", labels.get(CLUSTER_LABEL) or "", labels.get(GROUP_LABEL) or "")
+        key = (_text(meta.get("namespace")), _text(labels.get(CLUSTER_LABEL)), _text(labels.get(GROUP_LABEL)))
         into[key] = into.get(key, 0) + 1
 
 
 def worker_groups(cluster: Mapping[str, Any], group: str | None = None) -> list[Mapping[str, Any]]:
-    groups = (cluster.get("spec") or {}).get("workerGroupSpecs") or []
-    return [g for g in groups if isinstance(g, dict) and (group is None or g.get("groupName") == group)]
+    groups = _dicts(_dict(cluster.get("spec")).get("workerGroupSpecs"))
+    return [g for g in groups if group is None or g.get("groupName") == group]
 
 
 def group_image(group: Mapping[str, Any]) -> str:
-    containers = (((group.get("template") or {}).get("spec")) or {}).get("containers") or []
-    return _text(containers[0].get("image")) if containers and isinstance(containers[0], dict) else ""
+    containers = _dict(_dict(group.get("template")).get("spec")).get("containers")
+    first = containers[0] if type(containers) is list and containers else None
+    return _text(first.get("image")) if type(first) is dict else ""
 
 
 def worker_group_row(namespace: str, cluster: str, group: Mapping[str, Any], ready: int) -> Row:
@@ -338,7 +352,7 @@ def worker_group_object(namespace: str, cluster: str, group: Mapping[str, Any], 
 
 def worker_group_object_row(obj: Mapping[str, Any], at: datetime) -> Row:
     """The table row of a worker_group_object (what `get workergroup` sorts and prints)."""
-    return worker_group_row(_text(obj.get("namespace")), _text(obj.get("cluster")), obj.get("spec") or {},
+    return worker_group_row(_text(obj.get("namespace")), _text(obj.get("cluster")), _dict(obj.get("spec")),
                             _int(obj.get("readyPods")))
 
 
@@ -349,22 +363,25 @@ def pod_status_text(pod: Mapping[str, Any]) -> str:
     if _meta(pod).get("deletionTimestamp"):
         return "Terminating"
     status = _status(pod)
-    for cs in status.get("containerStatuses") or []:
-        state = (cs or {}).get("state") or {}
+    for cs in _dicts(status.get("containerStatuses")):
+        state = _dict(cs.get("state"))
         for key in ("waiting", "terminated"):
-            reason = (state.get(key) or {}).get("reason")
-            if reason:
-                return _text(reason)
+            reason = _dict(state.get(key)).get("reason")
+            if reason and (cell := _text(reason)):
+                return cell
     return _text(status.get("phase")) or "Unknown"
 
 
 def node_row(pod: Mapping[str, Any], at: datetime) -> Row:
-    meta, labels = _meta(pod), _meta(pod).get("labels") or {}
-    containers = ((pod.get("spec") or {}).get("containers")) or [{}]
-    ray_container = containers[0] if isinstance(containers[0], dict) else {}
+    meta = _meta(pod)
+    labels = _dict(meta.get("labels"))
+    spec = _dict(pod.get("spec"))
+    containers = spec.get("containers")
+    first = containers[0] if type(containers) is list and containers else None
+    ray_container = first if type(first) is dict else EMPTY
     resources = summarize(container_amounts(ray_container))  # upstream: the Ray container only
     status = _status(pod)
-    restarts = sum(_int((cs or {}).get("restartCount")) for cs in status.get("containerStatuses") or [])
+    restarts = sum(_int(cs.get("restartCount")) for cs in _dicts(status.get("containerStatuses")))
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
@@ -376,7 +393,7 @@ def node_row(pod: Mapping[str, Any], at: datetime) -> Row:
         pod_status_text(pod),
         str(restarts),
         _text(status.get("podIP")) or "<none>",
-        _text((pod.get("spec") or {}).get("nodeName")) or "<none>",
+        _text(spec.get("nodeName")) or "<none>",
     )
 
 
@@ -387,8 +404,7 @@ def job_cluster(job: Mapping[str, Any]) -> str:
     name = _status(job).get("rayClusterName")
     if name:
         return _text(name)
-    selector = (job.get("spec") or {}).get("clusterSelector") or {}
-    return _text(selector.get(CLUSTER_LABEL))
+    return _text(_dict(_dict(job.get("spec")).get("clusterSelector")).get(CLUSTER_LABEL))
 
 
 def job_duration(job: Mapping[str, Any], at: datetime) -> str:
@@ -402,7 +418,7 @@ def job_duration(job: Mapping[str, Any], at: datetime) -> str:
 
 
 def job_row(job: Mapping[str, Any], at: datetime) -> Row:
-    meta, status, spec = _meta(job), _status(job), job.get("spec") or {}
+    meta, status, spec = _meta(job), _status(job), _dict(job.get("spec"))
     return (
         _text(meta.get("namespace")),
         _text(meta.get("name")),
@@ -441,8 +457,8 @@ def service_row(service: Mapping[str, Any], at: datetime) -> Row:
         _text(meta.get("namespace")),
         _text(meta.get("name")),
         service_status(service),
-        _text((status.get("activeServiceStatus") or {}).get("rayClusterName")),
-        _text((status.get("pendingServiceStatus") or {}).get("rayClusterName")),
+        _text(_dict(status.get("activeServiceStatus")).get("rayClusterName")),
+        _text(_dict(status.get("pendingServiceStatus")).get("rayClusterName")),
         age(meta.get("creationTimestamp"), at),
         "" if endpoints is None else str(_int(endpoints)),
         _text(ready.get("reason")),

@@ -158,10 +158,17 @@ class EmulatorApp:
                 return web.json_response(body, status=fault.status, headers=fault.headers)
         if emu.is_forbidden(rec):
             return self._forbidden(rec, user)
+        mutate = emu.mutate_response
+        if mutate is not None and rec.verb == "watch":
+            replaced = mutate(rec, None)
+            if replaced is not None:
+                return replaced
         try:
             response = await self._dispatch(request, route, rec, fault)
         except SelectorError as exc:
             response = error(400, str(exc))
+        if mutate is not None and not response.prepared:
+            response = mutate(rec, response) or response
         rec.status = response.status
         return response
 

@@ -152,6 +152,9 @@ class Emulator:
         self.validator: Callable[[ResourceInfo, dict[str, Any]], list[dict[str, Any]]] | None = None  # extra causes
         self.max_page_size: int | None = None
         self.shutdown_hook: Callable[[], None] | None = None  # set by EmulatorServer: stop serving
+        # Hostile-input tests: (request, response) -> a replacement response or None. Called with each answer
+        # before it is sent, and with None before a watch is served (its answer replaces the stream).
+        self.mutate_response: Callable[[RecordedRequest, Any], Any] | None = None
         self.stream_rate: float | None = None  # bytes/s per pod log or exec stream (None = unlimited)
         self.compacted_rv = 0  # watches from an older resourceVersion get 410 Gone, as after etcd compaction
         self.tokens: dict[str, str] | None = None  # bearer token -> user; None = no auth required

@@ -9,6 +9,7 @@ from typing import Iterator
 import pytest
 
 _TALLY: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+_NOTES: dict[str, str] = {}  # printed under the tallies, e.g. the seed a randomised suite ran with
 
 
 class Tally:
@@ -19,6 +20,9 @@ class Tally:
         _TALLY[area][0] += 1
         yield
         _TALLY[area][1] += 1
+
+    def note(self, key: str, text: str) -> None:
+        _NOTES[key] = text
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +37,5 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for area in sorted(_TALLY):
         tried, passed = _TALLY[area]
         terminalreporter.write_line(f"{area}: {tried} cases tried, {passed} passed")
+    for text in _NOTES.values():
+        terminalreporter.write_line(text)

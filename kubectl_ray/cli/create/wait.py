@@ -25,6 +25,7 @@ def wait_for_cluster(kube: "KubeClient", name: str, namespace: str, timeout_seco
     from kubectl_ray.kube.errors import ApiError, ConnectionFailed, WatchExpired
     from kubectl_ray.kube.resources import RAYCLUSTERS
     from kubectl_ray.printing import info
+    from kubectl_ray.shapes import text
 
     say = report or info
     deadline = time.monotonic() + timeout_seconds
@@ -43,8 +44,8 @@ def wait_for_cluster(kube: "KubeClient", name: str, namespace: str, timeout_seco
             for event in kube.watch(RAYCLUSTERS, namespace, name=name, resource_version=resource_version,
                                     timeout_seconds=max(1, math.ceil(remaining))):
                 events += 1
-                obj = event.get("object") or {}
-                resource_version = (obj.get("metadata") or {}).get("resourceVersion") or resource_version
+                obj = event["object"]  # the client checked it is an object
+                resource_version = text(obj, "metadata", "resourceVersion") or resource_version
                 if event.get("type") == "BOOKMARK":
                     continue
                 if event.get("type") == "DELETED":
@@ -62,7 +63,7 @@ def wait_for_cluster(kube: "KubeClient", name: str, namespace: str, timeout_seco
                     raise KubectlRayError(f'RayCluster "{name}" in namespace "{namespace}" was deleted while waiting '
                                           "for it to be provisioned") from None
                 raise
-            resource_version = obj["metadata"].get("resourceVersion")
+            resource_version = text(obj, "metadata", "resourceVersion") or None
             if watcher.seen(obj):
                 return obj
             continue

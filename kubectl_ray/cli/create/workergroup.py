@@ -111,6 +111,7 @@ def add_worker_group(kube: "KubeClient", cluster_name: str, namespace: str, grou
     from kubectl_ray.kube.targets import get_object
     from kubectl_ray.parsing import ResourceRef
     from kubectl_ray.printing import warn
+    from kubectl_ray.shapes import check_depth, mapping, required_array, text
 
     warned = False
     for _attempt in range(CONFLICT_RETRIES):
@@ -119,15 +120,16 @@ def add_worker_group(kube: "KubeClient", cluster_name: str, namespace: str, grou
         if group.name in existing:
             raise KubectlRayError(f'worker group "{group.name}" already exists in RayCluster "{cluster_name}" '
                                   f'(existing groups: {", ".join(existing)})')
-        cluster_version = str((cluster.get("spec") or {}).get("rayVersion") or "")
+        cluster_version = text(cluster, "spec", "rayVersion")
         if ray_version and cluster_version and ray_version != cluster_version and not warned:
             warn(f'--ray-version {ray_version} differs from RayCluster "{cluster_name}"\'s rayVersion {cluster_version}: '
                  "Ray needs the same version on the head and every worker")
             warned = True
+        groups = required_array(cluster, ("spec", "workerGroupSpecs"), f'RayCluster "{cluster_name}"')
+        check_depth(cluster, f'RayCluster "{cluster_name}"')  # before the recursive copy
         updated = copy.deepcopy(cluster)
-        spec = updated.setdefault("spec", {})
-        spec.setdefault("workerGroupSpecs", [])
-        spec["workerGroupSpecs"] = list(spec["workerGroupSpecs"] or []) + [
+        spec = updated["spec"] = dict(mapping(updated, "spec"))
+        spec["workerGroupSpecs"] = list(groups) + [
             build_worker_group(group, worker_image_for_cluster(cluster, image, ray_version), always_ray_start_params=True)]
         if mode == "client":
             return updated

@@ -116,7 +116,7 @@ def pages_of(env: CommandEnv, res: "Resource", opts: ListOptions, *, label_selec
              field_selector: str | None = None) -> Iterator[Page]:
     return env.kube().list_pages(res, None if opts.all_namespaces else env.namespace,
                                  all_namespaces=opts.all_namespaces, label_selector=label_selector,
-                                 field_selector=field_selector)
+                                 field_selector=field_selector, depth_checked=False)  # the Printer checks
 
 
 def cluster_option(what: str) -> Callable[..., Any]:
@@ -179,6 +179,8 @@ class Printer:
 
     def listing(self, pages: Iterable[Page], *, single: bool) -> list[dict[str, Any]]:
         """Print the objects (rows, or documents); returns what was printed when watching (for -w)."""
+        if not self.opts.is_table or self.opts.sort_by is not None:  # printers and JSONPath walk them recursively
+            pages = (list(_depth_checked(page)) for page in pages)
         if self.opts.is_table:
             return self._table(obj for page in pages for obj in page)
         if self._streams(single):
@@ -329,8 +331,17 @@ def follow(env: CommandEnv, opts: ListOptions, target: WatchTarget, printer: Pri
 
 
 def _identity(obj: dict[str, Any]) -> tuple[str, str, str]:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("namespace", "")), str(meta.get("name", "")), str(meta.get("resourceVersion", ""))
+    from kubectl_ray.shapes import text
+
+    return text(obj, "metadata", "namespace"), text(obj, "metadata", "name"), text(obj, "metadata", "resourceVersion")
+
+
+def _depth_checked(objs: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    from kubectl_ray.shapes import check_depth, name_of
+
+    for obj in objs:
+        check_depth(obj, f'the server\'s object "{name_of(obj)}"')
+        yield obj
 
 
 def _watch_seconds(env: CommandEnv) -> int:

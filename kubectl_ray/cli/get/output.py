@@ -208,9 +208,9 @@ def label_headers(label_columns: Iterable[str], show_labels: bool) -> list[str]:
 
 
 def label_cells(obj: dict[str, Any], label_columns: Iterable[str], show_labels: bool) -> list[str]:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    if not isinstance(labels, dict):
-        labels = {}
+    from kubectl_ray.shapes import mapping
+
+    labels = mapping(obj, "metadata", "labels")
     cells = [str(labels.get(key, "")) for key in label_columns]
     if show_labels:
         cells.append(",".join(f"{k}={labels[k]}" for k in sorted(labels)) or "<none>")

@@ -36,16 +36,17 @@ def get_token(env: CommandEnv, cluster_name: str) -> None:
     from kubectl_ray.kube.resources import SECRETS
     from kubectl_ray.kube.targets import get_object
     from kubectl_ray.parsing import parse_resource_ref
+    from kubectl_ray.shapes import mapping, text
 
     require_name("Ray cluster", cluster_name)
     ref = parse_resource_ref(cluster_name, allowed=("raycluster",))
     kube, ns = env.kube(), env.namespace
     cluster = get_object(kube, ref, ns)
     cluster_name = ref.name
-    auth = (cluster.get("spec") or {}).get("authOptions") or {}
+    auth = mapping(cluster, "spec", "authOptions")
     if auth.get("mode") != "token":
         raise KubectlRayError(f"RayCluster {ns}/{cluster_name} was not configured to use authentication tokens")
-    secret_name = auth.get("secretName") or cluster_name
+    secret_name = text(auth, "secretName") or cluster_name
     try:
         secret = kube.get(SECRETS, secret_name, ns)
     except ApiError as exc:
@@ -67,7 +68,9 @@ def _decode_token(secret: dict[str, Any], where: str) -> bytes:
     import base64
     import binascii
 
-    data = secret.get("data") or {}
+    from kubectl_ray.shapes import mapping
+
+    data = mapping(secret, "data")
     if AUTH_TOKEN_KEY not in data:
         raise KubectlRayError(f"secret {where} does not have an {AUTH_TOKEN_KEY}")
     try:

@@ -38,6 +38,7 @@ def get_workergroup(env: CommandEnv, group: str | None, ray_cluster: str | None,
     """
     from kubectl_ray.kube.resources import RAYCLUSTERS
     from kubectl_ray.resources import tables
+    from kubectl_ray.shapes import name_of, namespace_of, text
 
     opts = list_options_from(flags)
     require_name("worker group", group)
@@ -46,14 +47,13 @@ def get_workergroup(env: CommandEnv, group: str | None, ray_cluster: str | None,
     groups: list[tuple[str, str, dict[str, Any]]] = []  # (namespace, cluster, group spec)
     for page in pages_of(env, RAYCLUSTERS, opts, label_selector=opts.selector, field_selector=field):
         for obj in page:
-            meta = obj.get("metadata") or {}
             for spec in tables.worker_groups(obj, group):
-                groups.append((meta.get("namespace", ""), meta.get("name", ""), spec))
+                groups.append((namespace_of(obj), name_of(obj), spec))
     if group is not None and not groups:
         where = f'RayCluster "{cluster.name}"' if cluster else "any RayCluster"
         raise KubectlRayError(f'worker group "{group}" not found in {where}')
     ready = _ready_workers(env, opts, cluster.name if cluster else None, group) if groups else {}
-    objs = [tables.worker_group_object(ns, name, spec, ready.get((ns, name, spec.get("groupName", "")), 0))
+    objs = [tables.worker_group_object(ns, name, spec, ready.get((ns, name, text(spec, "groupName")), 0))
             for ns, name, spec in groups]
     view = View(tables.WORKER_GROUP_TABLE, tables.worker_group_object_row,
                 name_of=lambda o: f"workergroup/{o['cluster']}/{o['name']}")

@@ -12,10 +12,12 @@ import click
 from kubectl_ray import names
 from kubectl_ray.cli.common import CONTEXT_SETTINGS, KubectlCommand, examples, kube_command
 from kubectl_ray.cli.job.flags import dashboard_flags, parse_headers
-from kubectl_ray.cli.job.follow import follow_to_end, write_stdout
+from kubectl_ray.cli.job.follow import follow_to_end
 from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import KubectlRayError
 from kubectl_ray.printing import info
+from kubectl_ray.shapes import text
+from kubectl_ray.stdio import write_stdout
 
 if TYPE_CHECKING:
     from kubectl_ray.ray.dashboard import DashboardClient
@@ -42,7 +44,7 @@ def resolve_job(env: CommandEnv, name_arg: str, *, need_cluster: bool) -> Attach
     kube = env.kube()
     target = read_target(kube, ref, env.namespace)
     rayjob = target.obj
-    job_id = (rayjob.get("status") or {}).get("jobId") or (rayjob.get("spec") or {}).get("jobId")
+    job_id = text(rayjob, "status", "jobId") or text(rayjob, "spec", "jobId")
     if not job_id:
         raise KubectlRayError(f'RayJob "{ref.name}" has no Ray job id yet (spec.jobId and status.jobId are empty)')
     cluster = None
@@ -124,7 +126,7 @@ def stop(env: CommandEnv, name: str, no_wait: bool, address: str | None, headers
         try:
             stopped = client.stop_job(job_ref.job_id)
             if not stopped:
-                status = client.get_job(job_ref.job_id).get("status")
+                status = text(client.get_job(job_ref.job_id), "status") or "unknown"
                 click.echo(f"Ray job {job_ref.job_id} (RayJob {job_ref.name}) had already finished: {status}")
                 return
             if no_wait:
@@ -141,7 +143,7 @@ def stop(env: CommandEnv, name: str, no_wait: bool, address: str | None, headers
 def _wait_until_terminal(client: "DashboardClient", job_id: str) -> str:
     deadline = time.monotonic() + STOP_WAIT_TIMEOUT
     while True:
-        status = str(client.get_job(job_id).get("status"))
+        status = text(client.get_job(job_id), "status")
         if status in TERMINAL or time.monotonic() >= deadline:
             return status
         time.sleep(0.5)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 from kubectl_ray.errors import Interrupted, KubectlRayError
 from kubectl_ray.printing import info
+from kubectl_ray.stdio import write_stdout
 
 if TYPE_CHECKING:
     from kubectl_ray.ray.dashboard import DashboardClient
@@ -30,11 +30,13 @@ def follow_to_end(client: "DashboardClient", submission_id: str, name: str, name
 
 
 def report_final_status(final: dict[str, Any]) -> None:
-    job_id = final.get("submission_id") or final.get("job_id") or "?"
-    status = str(final.get("status"))
+    from kubectl_ray.shapes import text
+
+    job_id = text(final, "submission_id") or text(final, "job_id") or "?"
+    status = text(final, "status") or "unknown"
     if status == "FAILED":
-        error_type = final.get("error_type")
-        message = first_line_of_ray_message(str(final.get("message") or ""))
+        error_type = text(final, "error_type")
+        message = first_line_of_ray_message(text(final, "message"))
         raise KubectlRayError(f"job {job_id} failed: " + (f"{error_type}: " if error_type else "") + message)
     info(f"Job {job_id} finished with status {status}.")
 
@@ -44,11 +46,6 @@ def first_line_of_ray_message(message: str) -> str:
     head = message.strip().splitlines()[0] if message.strip() else "no message"
     marker = ", last available logs"
     return head.split(marker, 1)[0] if marker in head else head
-
-
-def write_stdout(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 def newline_if_needed(follower: Any) -> None:

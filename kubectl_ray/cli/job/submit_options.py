@@ -16,6 +16,7 @@ from kubectl_ray.cli.dryrun import parse_dry_run
 from kubectl_ray.cli.job.flags import CLUSTER_FLAG_PARAMS, parse_headers
 from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import UsageError
+from kubectl_ray.shapes import MIB, ShapeError, TooLarge, check_depth, read_stream_capped
 
 if TYPE_CHECKING:
     from kubectl_ray.ray.packaging import PackagePlan
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 SUBMISSION_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ123456789"  # upstream's
 SUBMISSION_ID_PREFIX = "raysubmit_"
 DEFAULT_CLUSTER_TIMEOUT = "10m"
+# A RayJob manifest (-f) and a runtime env (--runtime-env) end up in one RayJob object, which the API
+# server stores only up to 1.5 MiB (etcd's default request size): a bigger file could never be submitted.
+MAX_YAML_FILE_BYTES = 4 * MIB
+MAX_YAML_FILE_VALUES = 100_000  # after YAML aliases are expanded (an alias bomb is a few lines long)
 SUBMIT_USAGE = "kubectl ray job submit [OPTIONS] (-f RAYJOB_YAML | --name NAME) -- ENTRYPOINT..."
 
 
@@ -161,11 +166,21 @@ def _load_yaml_file(path: str, flag: str, what: str) -> Any:
         raise UsageError(f"{flag} {path}: not a regular file")
     try:
         with open(path, encoding="utf-8") as fh:
-            docs = [d for d in yaml.safe_load_all(fh) if d is not None]
+            text = read_stream_capped(fh, MAX_YAML_FILE_BYTES)
+        docs = [d for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d is not None]
+        for doc in docs:
+            check_depth(doc, f"{flag} {path}", max_values=MAX_YAML_FILE_VALUES)
+    except TooLarge:
+        raise UsageError(f"{flag} {path}: larger than {MAX_YAML_FILE_BYTES // MIB} MiB; the API server could not "
+                         "store what it holds") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{flag} {path}: cannot read it: {exc}") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{flag} {path}: not valid YAML: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise UsageError(f"{flag} {path}: nested too deeply") from None
+    except ShapeError as exc:
+        raise UsageError(exc.message) from None
     if len(docs) > 1:
         raise UsageError(f"{flag} {path}: holds {len(docs)} YAML documents; expected one")
     return docs[0] if docs else None
@@ -194,9 +209,12 @@ def _runtime_env(flags: dict[str, Any], file_env_yaml: str | None, notes: list[s
         runtime_env = parse_json_flag("--runtime-env-json", flags["runtime_env_json"])
     elif file_env_yaml:
         try:
-            runtime_env = yaml.safe_load(file_env_yaml) or {}
+            runtime_env = yaml.load(file_env_yaml, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+            check_depth(runtime_env, "spec.runtimeEnvYAML of the -f file", max_values=MAX_YAML_FILE_VALUES)
         except yaml.YAMLError as exc:
             raise UsageError(f"spec.runtimeEnvYAML of the -f file is not valid YAML: {_yaml_problem(exc)}") from None
+        except ShapeError as exc:
+            raise UsageError(exc.message) from None
         if not isinstance(runtime_env, dict):
             raise UsageError("spec.runtimeEnvYAML of the -f file must be a YAML mapping")
     runtime_env = dict(runtime_env)

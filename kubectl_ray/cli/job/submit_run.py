@@ -18,6 +18,7 @@ from kubectl_ray.cli.job.submit_options import SubmitOptions
 from kubectl_ray.env import CommandEnv
 from kubectl_ray.errors import Interrupted, KubectlRayError
 from kubectl_ray.printing import info
+from kubectl_ray.shapes import mapping, name_of, objects, text
 
 if TYPE_CHECKING:
     from kubectl_ray.kube.client import KubeClient
@@ -132,11 +133,11 @@ def _wait_for_cluster(kube: "KubeClient", opts: SubmitOptions) -> dict[str, Any]
     for rayjob in observe(kube, RAYJOBS, opts.namespace, opts.name, start + name_timeout):
         if rayjob is None:
             raise KubectlRayError(f'RayJob "{opts.name}" was deleted while waiting for its RayCluster')
-        status = rayjob.get("status") or {}
+        status = mapping(rayjob, "status")
         if status.get("jobDeploymentStatus") in ("ValidationFailed", "Failed"):
             raise KubectlRayError(f'RayJob "{opts.name}" {status.get("jobDeploymentStatus")}: '
-                                  f'{status.get("message") or status.get("reason") or "no message"}')
-        cluster_name = status.get("rayClusterName")
+                                  f'{text(status, "message") or text(status, "reason") or "no message"}')
+        cluster_name = text(status, "rayClusterName")
         if cluster_name:
             break
         summary = f'Waiting for KubeRay to create the RayCluster of RayJob "{opts.name}"'
@@ -166,20 +167,20 @@ def cluster_readiness(cluster: dict[str, Any] | None) -> tuple[bool, str]:
     """(ready, one-line state): ready on RayClusterProvisioned or HeadPodReady True, or state ready."""
     if cluster is None:
         return False, "not created yet"
-    status = cluster.get("status") or {}
-    conditions = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
+    status = mapping(cluster, "status")
+    conditions = {text(c, "type"): c for c in objects(status, "conditions")}
     ready = status.get("state") == "ready" or any(
         (conditions.get(t) or {}).get("status") == "True" for t in ("RayClusterProvisioned", "HeadPodReady"))
-    parts = [f"state {status['state']}" if status.get("state") else "no state yet"]
+    parts = [f"state {text(status, 'state')}" if text(status, "state") else "no state yet"]
     for ctype in ("HeadPodReady", "RayClusterProvisioned", "ReplicaFailure"):
         cond = conditions.get(ctype)
         if cond and cond.get("status") != ("True" if ctype != "ReplicaFailure" else "False"):
-            detail = cond.get("reason") or ""
-            if cond.get("message"):
-                detail = f"{detail}: {cond['message']}" if detail else cond["message"]
-            parts.append(f"{ctype}={cond.get('status')}" + (f" ({detail})" if detail else ""))
-    if status.get("reason") and status.get("state") != "ready":
-        parts.append(str(status["reason"]))
+            detail = text(cond, "reason")
+            if text(cond, "message"):
+                detail = f"{detail}: {text(cond, 'message')}" if detail else text(cond, "message")
+            parts.append(f"{ctype}={text(cond, 'status')}" + (f" ({detail})" if detail else ""))
+    if text(status, "reason") and status.get("state") != "ready":
+        parts.append(text(status, "reason"))
     return ready, ", ".join(parts)
 
 
@@ -198,14 +199,14 @@ def observe(kube: "KubeClient", res: Any, namespace: str, name: str, deadline: f
     while time.monotonic() < deadline:
         remaining = deadline - time.monotonic()
         if can_watch:
-            version = (obj or {}).get("metadata", {}).get("resourceVersion")
+            version = text(obj, "metadata", "resourceVersion") or None
             try:
                 for event in kube.watch(res, namespace, name=name, resource_version=version,
                                         timeout_seconds=max(1, min(60, math.ceil(remaining)))):
-                    kind = event.get("type")
+                    kind = event["type"]  # the client checked the event: a string type and an object
                     if kind == "BOOKMARK":
                         continue
-                    obj = None if kind == "DELETED" else event.get("object")
+                    obj = None if kind == "DELETED" else event["object"]
                     yield obj
                     if time.monotonic() >= deadline:
                         return
@@ -235,7 +236,7 @@ def _submit_and_follow(env: CommandEnv, opts: SubmitOptions, cluster: dict[str, 
             info(f"Using address {client.address} (no port-forwarding)")
         version = wait_for_dashboard(client, note=info, given_address=bool(opts.address))
         if opts.verbose:
-            info(f"Ray {version.get('ray_version', '?')} dashboard at {client.address}")
+            info(f"Ray {text(version, 'ray_version') or '?'} dashboard at {client.address}")
         upload_missing(client, opts.plan, info=info)
         try:
             client.submit_job(opts.payload)
@@ -246,7 +247,7 @@ def _submit_and_follow(env: CommandEnv, opts: SubmitOptions, cluster: dict[str, 
                 raise KubectlRayError(f"submitting Ray job {opts.submission_id} failed: the connection to the Ray "
                                       f"dashboard at {client.address} broke") from None
         cleanup.armed = False  # from here on the RayJob is a running job's: never delete it
-        info(f'Submitted Ray job {opts.submission_id} to RayCluster "{cluster["metadata"]["name"]}" '
+        info(f'Submitted Ray job {opts.submission_id} to RayCluster "{name_of(cluster)}" '
              f'(RayJob "{opts.name}")')
         if opts.no_wait:
             click.echo(opts.submission_id)

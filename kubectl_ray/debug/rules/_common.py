@@ -73,9 +73,9 @@ def stale_status(snap: Snapshot, obj: dict[str, Any]) -> Evidence | None:
     """Evidence that the operator has not reconciled obj for a while, or None."""
     from kubectl_ray.debug.model import age_seconds, short_age
 
-    meta = obj.get("metadata") or {}
+    meta = dig(obj, "metadata", default={})
     age = age_seconds(snap, meta.get("creationTimestamp"))
-    status = obj.get("status") or {}
+    status = dig(obj, "status", default={})
     if not status:
         if age is not None and age > STALE_AFTER_SECONDS:
             return field_ev("status", f"empty {short_age(age)} after creation")

@@ -174,7 +174,7 @@ def check_cpu_detectable(snap: Snapshot) -> list:
         ray = cluster.ray_version
         seen = _cpu_failures(snap, cluster)
         nodes = [("head", cluster.path("headGroupSpec"), cluster.head_container, cluster.head_params, {})]
-        nodes += [(g.name, g.path, g.ray_container, g.params, g.spec.get("resources") or {}) for g in cluster.groups]
+        nodes += [(g.name, g.path, g.ray_container, g.params, dig(g.spec, "resources", default={})) for g in cluster.groups]
         for name, path, container, params, res in nodes:
             if _cpu_known(container, params, res, ray) and name not in seen:
                 continue
@@ -410,7 +410,7 @@ def check_manual_replicas(snap: Snapshot) -> list:
         if not cluster.autoscaling or cluster.obj is None:
             continue
         edits = [m for m in dig(cluster.obj, "metadata", "managedFields", default=[])
-                 if m.get("manager") in MANUAL_MANAGERS and any(f.startswith("spec.workerGroupSpecs") for f in m.get("fields") or [])]
+                 if m.get("manager") in MANUAL_MANAGERS and any(f.startswith("spec.workerGroupSpecs") for f in dig(m, "fields", default=[]))]
         if edits:
             m = max(edits, key=lambda e: e.get("time") or "")
             out.append(cluster_finding(cluster, "AS-18", WARNING, f"worker groups were edited by {m.get('manager')} while autoscaling is on",

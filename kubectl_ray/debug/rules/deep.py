@@ -182,11 +182,11 @@ def fits(demand: dict[str, float], capacity: dict[str, float]) -> bool:
 def _demands(status: dict[str, Any]) -> list[dict[str, float]]:
     report = dig(status, "clusterStatus", "loadMetricsReport", default={})
     out = []
-    for entry in (report.get("resourceDemand") or []) + (report.get("requestDemand") or []):
+    for entry in dig(report, "resourceDemand", default=[]) + dig(report, "requestDemand", default=[]):
         bundle = entry[0] if isinstance(entry, list) and entry else entry
         if isinstance(bundle, dict):
             out.append({str(k): float(v) for k, v in bundle.items() if isinstance(v, (int, float))})
-    for pg in report.get("pgDemand") or []:
+    for pg in dig(report, "pgDemand", default=[]):
         for bundle in (pg.get("bundles") if isinstance(pg, dict) else None) or []:
             if isinstance(bundle, dict):
                 out.append({str(k): float(v) for k, v in (bundle.get("resources") or bundle).items() if isinstance(v, (int, float))})
@@ -201,8 +201,8 @@ def check_infeasible(snap: Snapshot) -> list:
         if not isinstance(status, dict):
             continue
         caps = [("head", group_capacity(cluster.head_container, cluster.head_params, {}))]
-        caps += [(g.name, group_capacity(g.ray_container, g.params, g.spec.get("resources") or {}))
-                 for g in cluster.groups if (g.spec.get("maxReplicas") or 0) > 0 or (g.spec.get("replicas") or 0) > 0]
+        caps += [(g.name, group_capacity(g.ray_container, g.params, dig(g.spec, "resources", default={})))
+                 for g in cluster.groups if dig(g.spec, "maxReplicas", default=0) > 0 or dig(g.spec, "replicas", default=0) > 0]
         infeasible = [d for d in _demands(status) if d and not any(fits(d, cap) for _, cap in caps)]
         if not infeasible:
             continue

@@ -123,7 +123,7 @@ def check_redis_secret(snap: Snapshot) -> list:
         head = cluster.head_pod
         if not refs or head is None:
             continue
-        for st in (head.get("status") or {}).get("containerStatuses") or []:
+        for st in dig(head, "status", "containerStatuses", default=[]):
             message = dig(st, "state", "waiting", "message", default="")
             if waiting_reason(st) != "CreateContainerConfigError":
                 continue
@@ -252,10 +252,10 @@ def check_rocksdb(snap: Snapshot) -> list:
         for env in ("RAY_gcs_storage", "RAY_gcs_storage_path", "RAY_REDIS_ADDRESS"):
             if has_env(cluster.head_container, env):
                 problems.append(field_ev(_head_env_path(cluster, env), "set"))
-        for mount in cluster.head_container.get("volumeMounts") or []:
+        for mount in dig(cluster.head_container, "volumeMounts", default=[]):
             if mount.get("mountPath") == "/data/gcs":
                 problems.append(field_ev(cluster.path("headGroupSpec.template.spec.containers[0].volumeMounts[/data/gcs]"), "set"))
-        storage = opts.get("storage") or {}
+        storage = dig(opts, "storage", default={})
         if storage.get("claimName") and any(storage.get(k) for k in ("size", "storageClassName", "accessModes")):
             problems.append(field_ev(cluster.path("gcsFaultToleranceOptions.storage"), "claimName together with size/storageClassName/accessModes"))
         if problems:

@@ -25,7 +25,7 @@ def _templates(cluster) -> list[tuple[str, str, str, dict[str, Any], dict[str, A
 
 def _group_resources(cluster, subject: str) -> dict[str, Any]:
     group = next((g for g in cluster.groups if f"group:{g.name}" == subject), None)
-    return (group.spec.get("resources") or {}) if group is not None else {}
+    return dig(group.spec, "resources", default={}) if group is not None else {}
 
 
 def _gpu_intent(template: dict[str, Any], params: dict[str, Any], group_resources: dict[str, Any]) -> tuple[list, bool]:
@@ -43,11 +43,11 @@ def _gpu_intent(template: dict[str, Any], params: dict[str, Any], group_resource
     logical = str((group_resources or {}).get("GPU", "")).strip()
     if logical and logical not in ("0", "0.0"):
         out.append(field_ev("resources.GPU", logical))
-    selector = template.get("nodeSelector") or {}
+    selector = dig(template, "nodeSelector", default={})
     for k, v in selector.items():
         if any(h in f"{k}={v}".lower() for h in GPU_HINTS) and "tpu" not in f"{k}={v}".lower():
             out.append(field_ev("template.spec.nodeSelector", f"{k}={v}"))
-    for tol in template.get("tolerations") or []:
+    for tol in dig(template, "tolerations", default=[]):
         if "nvidia.com/gpu" in str(tol.get("key", "")):
             out.append(field_ev("template.spec.tolerations[].key", tol.get("key")))
             explicit = True
@@ -81,7 +81,7 @@ def check_gpu_requests(snap) -> list:
     out = []
     for cluster in clusters(snap):
         for subject, label, path, template, _ in _templates(cluster):
-            for i, container in enumerate(template.get("containers") or []):
+            for i, container in enumerate(dig(template, "containers", default=[])):
                 requests, limits = gpu_requests(container), gpu_limits(container)
                 bad = {k: v for k, v in requests.items() if str(limits.get(k)) != str(v)}
                 if bad:
@@ -178,7 +178,7 @@ def check_tpu(snap) -> list:
             limits = dig(ray_container(template), "resources", "limits", default={})
             if "google.com/tpu" not in limits:
                 continue
-            selector = template.get("nodeSelector") or {}
+            selector = dig(template, "nodeSelector", default={})
             missing = [k for k in ("cloud.google.com/gke-tpu-accelerator", "cloud.google.com/gke-tpu-topology") if k not in selector]
             if missing:
                 out.append(cluster_finding(cluster, "GPU-06", INFO, f"{label} requests TPUs but its nodeSelector lacks {', '.join(missing)}",

@@ -189,8 +189,8 @@ def check_command_override(snap) -> list:
     out = []
     for cluster in clusters(snap):
         overwrite_cluster = is_true(cluster.annotations.get(OVERWRITE_CMD_ANNOTATION))
-        templates = [("head", cluster.path("headGroupSpec.template"), cluster.head_spec.get("template") or {})]
-        templates += [(f"group:{g.name}", f"{g.path}.template", g.spec.get("template") or {}) for g in cluster.groups]
+        templates = [("head", cluster.path("headGroupSpec.template"), dig(cluster.head_spec, "template", default={}))]
+        templates += [(f"group:{g.name}", f"{g.path}.template", dig(g.spec, "template", default={})) for g in cluster.groups]
         for subject, path, template in templates:
             container = ray_container(dig(template, "spec", default={}))
             text = command_text(container)
@@ -221,7 +221,7 @@ PORT_PARAMS = (("port", ("gcs-server", "gcs"), 6379), ("dashboard-port", ("dashb
 def check_ports(snap) -> list:
     out = []
     for cluster in clusters(snap):
-        ports = cluster.head_container.get("ports") or []
+        ports = dig(cluster.head_container, "ports", default=[])
         by_name = {p.get("name"): p for p in ports if isinstance(p, dict)}
         for param, names, default in PORT_PARAMS:
             declared = next((by_name[n] for n in names if n in by_name), None)

@@ -24,7 +24,7 @@ def _job(snap: Snapshot) -> dict[str, Any] | None:
 
 
 def _status(job: dict[str, Any]) -> dict[str, Any]:
-    return job.get("status") or {}
+    return dig(job, "status", default={})
 
 
 def _job_finding(snap: Snapshot, rule_id: str, severity: str, title: str, **kwargs: Any):
@@ -308,7 +308,7 @@ def check_cleanup(snap: Snapshot) -> list:
     job = _job(snap)
     if job is None:
         return []
-    spec = job.get("spec") or {}
+    spec = dig(job, "spec", default={})
     out = []
     ttl = spec.get("ttlSecondsAfterFinished") or 0
     if spec.get("shutdownAfterJobFinishes") is not True and ttl > 0:
@@ -316,7 +316,7 @@ def check_cleanup(snap: Snapshot) -> list:
                                 evidence=[field_ev("spec.ttlSecondsAfterFinished", ttl),
                                           field_ev("spec.shutdownAfterJobFinishes", spec.get("shutdownAfterJobFinishes"))],
                                 fix="set shutdownAfterJobFinishes: true or drop the TTL (the operator rejects it)"))
-    strategy = spec.get("deletionStrategy") or {}
+    strategy = dig(spec, "deletionStrategy", default={})
     legacy = [k for k in ("onSuccess", "onFailure") if k in strategy]
     if legacy:
         out.append(_job_finding(snap, "JOB-12", WARNING, "deletionStrategy uses the deprecated onSuccess/onFailure",

@@ -52,16 +52,16 @@ def _addresses(snap: Snapshot, namespace: str, service: str) -> tuple[int, int] 
         if slices or "endpoints" not in snap.collected:
             ready = total = 0
             for s in slices:
-                for ep in s.get("endpoints") or []:
-                    n = len(ep.get("addresses") or [])
+                for ep in dig(s, "endpoints", default=[]):
+                    n = len(dig(ep, "addresses", default=[]))
                     total += n
                     if dig(ep, "conditions", "ready", default=True):
                         ready += n
             return ready, total
     ep = snap.get("endpoints", namespace, service)
     if ep is not None:
-        ready = sum(len(s.get("addresses") or []) for s in ep.get("subsets") or [])
-        not_ready = sum(len(s.get("notReadyAddresses") or []) for s in ep.get("subsets") or [])
+        ready = sum(len(dig(s, "addresses", default=[])) for s in dig(ep, "subsets", default=[]))
+        not_ready = sum(len(dig(s, "notReadyAddresses", default=[])) for s in dig(ep, "subsets", default=[]))
         return ready, ready + not_ready
     if snap.is_absent("endpoints", namespace, service):
         return 0, 0
@@ -117,7 +117,7 @@ def check_dashboard(snap: Snapshot) -> list:
             if "dashboard" not in names:
                 evidence.append(field_ev(f"Service/{name_of(svc)} spec.ports[].name", ", ".join(str(n) for n in names) or "<none>"))
         else:
-            ports = cluster.head_container.get("ports")
+            ports = dig(cluster.head_container, "ports", default=[])
             if ports and "dashboard" not in [p.get("name") for p in ports]:
                 evidence.append(field_ev(cluster.path("headGroupSpec.template.spec.containers[0].ports[].name"),
                                          ", ".join(str(p.get("name")) for p in ports)))
@@ -131,7 +131,7 @@ def check_dashboard(snap: Snapshot) -> list:
 
 
 def _dns_allowed(rules: list[dict[str, Any]]) -> bool:
-    return any(str(p.get("port")) == "53" for r in rules or [] for p in r.get("ports") or [])
+    return any(str(p.get("port")) == "53" for r in rules or [] for p in dig(r, "ports", default=[]))
 
 
 @rule("NET-04", "NetworkPolicies let Ray pods reach each other and DNS", policy={ERROR: WORKERS_CUT_OFF, WARNING: AT_RISK})
@@ -192,14 +192,14 @@ TIMEOUTS = ("i/o timeout", "context deadline exceeded", "Client.Timeout", "conne
 
 def denied_ingress(policy: dict[str, Any]) -> list[int]:
     """The Ray head ports a NetworkPolicy gives no ingress rule for (it then denies them to everyone)."""
-    spec = policy.get("spec") or {}
+    spec = dig(policy, "spec", default={})
     types = spec.get("policyTypes") or ["Ingress"]
     if "Ingress" not in types:
         return []
-    rules = spec.get("ingress") or []
+    rules = dig(spec, "ingress", default=[])
     allowed: set[Any] = set()
     for r in rules:
-        ports = r.get("ports") or []
+        ports = dig(r, "ports", default=[])
         if not ports:
             return []  # a rule without ports admits every port (from its sources)
         allowed |= {p.get("port") for p in ports}
@@ -208,9 +208,9 @@ def denied_ingress(policy: dict[str, Any]) -> list[int]:
 
 
 def _selector_text(selector: dict[str, Any]) -> str:
-    labels = ", ".join(f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items())
+    labels = ", ".join(f"{k}={v}" for k, v in dig(selector, "matchLabels", default={}).items())
     exprs = ", ".join(f"{e.get('key')} {e.get('operator')} {e.get('values') or ''}".strip()
-                      for e in selector.get("matchExpressions") or [])
+                      for e in dig(selector, "matchExpressions", default=[]))
     return "; ".join(x for x in (labels, exprs) if x) or "{} (every pod)"
 
 
@@ -219,11 +219,11 @@ def _started(pod: dict[str, Any]) -> bool:
 
 
 def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    match = selector.get("matchLabels") or {}
+    match = dig(selector, "matchLabels", default={})
     if any(labels.get(k) != v for k, v in match.items()):
         return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+    for expr in dig(selector, "matchExpressions", default=[]):
+        key, op, values = expr.get("key"), expr.get("operator"), dig(expr, "values", default=[])
         if op == "In" and labels.get(key) not in values:
             return False
         if op == "NotIn" and labels.get(key) in values:
@@ -247,7 +247,7 @@ def check_ingress(snap: Snapshot) -> list:
 def check_auth(snap: Snapshot) -> list:
     out = []
     for cluster in clusters(snap):
-        auth = cluster.spec.get("authOptions") or {}
+        auth = dig(cluster.spec, "authOptions", default={})
         if auth.get("mode") != "token":
             continue
         ray = cluster.ray_version
@@ -303,11 +303,11 @@ MESH_FIXES = {
 
 def pod_mesh(pod: dict[str, Any]) -> tuple[str, str] | None:
     """(mesh, what shows it) when a service mesh injected its proxy into the pod."""
-    spec = pod.get("spec") or {}
-    for c in spec.get("containers") or []:
+    spec = dig(pod, "spec", default={})
+    for c in dig(spec, "containers", default=[]):
         if c.get("name") in MESH_PROXIES:
             return MESH_PROXIES[c["name"]], f"container {c['name']}"
-    for c in spec.get("initContainers") or []:
+    for c in dig(spec, "initContainers", default=[]):
         name = c.get("name")
         if name in MESH_PROXIES or name in MESH_INITS:
             return (MESH_PROXIES.get(name) or MESH_INITS[name]), f"init container {name}"
@@ -335,8 +335,8 @@ def _proxy_trouble(pod: dict[str, Any]) -> dict[str, Any] | None:
     """The mesh proxy's status when it crashes or never becomes ready (a native sidecar runs as an init container)."""
     from kubectl_ray.debug.model import waiting_reason
 
-    status = pod.get("status") or {}
-    for st in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+    status = dig(pod, "status", default={})
+    for st in dig(status, "containerStatuses", default=[]) + dig(status, "initContainerStatuses", default=[]):
         if st.get("name") in MESH_PROXIES and (waiting_reason(st) == "CrashLoopBackOff" or (st.get("restartCount") or 0) >= 3):
             return st
     return None

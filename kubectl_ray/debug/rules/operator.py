@@ -219,7 +219,7 @@ def _events_of(snap: Snapshot, obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _not_reconciled_since(obj: dict[str, Any]) -> bool:
-    status = obj.get("status") or {}
+    status = dig(obj, "status", default={})
     observed, generation = status.get("observedGeneration"), dig(obj, "metadata", "generation")
     if not status:
         return True

@@ -22,9 +22,9 @@ CONFIG_ERRORS = ("CreateContainerConfigError", "CreateContainerError")
 
 def _statuses(pod: dict[str, Any]) -> list[tuple[bool, dict[str, Any]]]:
     """(is_init, status) for every container and init container of a pod."""
-    status = pod.get("status") or {}
-    return ([(True, s) for s in status.get("initContainerStatuses") or []]
-            + [(False, s) for s in status.get("containerStatuses") or []])
+    status = dig(pod, "status", default={})
+    return ([(True, s) for s in dig(status, "initContainerStatuses", default=[])]
+            + [(False, s) for s in dig(status, "containerStatuses", default=[])])
 
 
 def _spec_container(pod: dict[str, Any], name: str, init: bool) -> dict[str, Any]:

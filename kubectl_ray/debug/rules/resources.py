@@ -111,9 +111,9 @@ def check_zero_capacity(snap) -> list:
             continue
         groups = cluster.groups
         if cluster.autoscaling:
-            capacity = sum(int(g.spec.get("maxReplicas") or 0) for g in groups)
+            capacity = sum(int(dig(g.spec, "maxReplicas", default=0)) for g in groups)
         else:
-            capacity = sum(int(g.spec.get("replicas") or 0) for g in groups if not g.spec.get("suspend"))
+            capacity = sum(int(dig(g.spec, "replicas", default=0)) for g in groups if not g.spec.get("suspend"))
         if capacity == 0:
             out.append(cluster_finding(cluster, "RES-05", WARNING, "the head has num-cpus: 0 and there are no workers",
                                        evidence=[field_ev(cluster.path("headGroupSpec.rayStartParams.num-cpus"), "0"),
@@ -255,7 +255,7 @@ def check_limit_range_defaults(snap) -> list:
             template = templates.get(subject) or {}
             evidence = [field_ev(f"metadata.annotations[{LIMIT_RANGER}]", text),
                         field_ev(f"Pod/{name_of(pod)} spec.containers[{container.get('name')}].resources", "; ".join(values)),
-                        field_ev("template resources", ", ".join(f"{k}: {v}" for k, v in (template.get("resources") or {}).items())
+                        field_ev("template resources", ", ".join(f"{k}: {v}" for k, v in dig(template, "resources", default={}).items())
                                  or "<none>")]
             for lr in snap.items("limitranges", cluster.namespace)[:2]:
                 for item in dig(lr, "spec", "limits", default=[]):

@@ -99,7 +99,7 @@ def check_apps(snap: Snapshot) -> list:
     out = []
     for role, key in (("active", "activeServiceStatus"), ("pending", "pendingServiceStatus")):
         for app, st in (dig(svc, "status", key, "applicationStatuses", default={}) or {}).items():
-            bad_deployments = {d: s for d, s in (st.get("serveDeploymentStatuses") or {}).items() if s.get("status") == "UNHEALTHY"}
+            bad_deployments = {d: s for d, s in dig(st, "serveDeploymentStatuses", default={}).items() if s.get("status") == "UNHEALTHY"}
             if st.get("status") not in BAD_APP and not bad_deployments:
                 continue
             evidence = [field_ev(f"status.{key}.applicationStatuses[{app}].status", st.get("status"))]
@@ -211,7 +211,7 @@ def check_deprecated(snap: Snapshot) -> list:
     svc = _service(snap)
     if svc is None:
         return []
-    keys = [k for k in ("serviceUnhealthySecondThreshold", "deploymentUnhealthySecondThreshold") if k in (svc.get("spec") or {})]
+    keys = [k for k in ("serviceUnhealthySecondThreshold", "deploymentUnhealthySecondThreshold") if k in dig(svc, "spec", default={})]
     if not keys:
         return []
     return [_svc_finding(snap, "SVC-11", WARNING, f"{', '.join(keys)} are no longer used",
@@ -231,7 +231,7 @@ def check_workers_without_replicas(snap: Snapshot) -> list:
     for cluster in clusters(snap):
         idle = [p for p in cluster.worker_pods if pod_phase(p) == "Running" and not pod_ready(p)
                 and labels_of(p).get(SERVE_LABEL) == "false"
-                and not any((st.get("restartCount") or 0) or "waiting" in (st.get("state") or {})
+                and not any((st.get("restartCount") or 0) or "waiting" in dig(st, "state", default={})
                             for st in dig(p, "status", "containerStatuses", default=[]))]
         if not idle:
             continue

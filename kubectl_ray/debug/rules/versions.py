@@ -127,15 +127,15 @@ def check_image_consistency(snap: Snapshot) -> list:
 Check = Callable[[dict[str, Any]], bool]
 CLUSTER_FEATURES: list[tuple[str, Check, tuple[int, int, int]]] = [
     ("spec.suspend", lambda s: s.get("suspend") is not None, (1, 1, 0)),
-    ("workerGroupSpecs[].numOfHosts > 1", lambda s: any((g.get("numOfHosts") or 1) > 1 for g in s.get("workerGroupSpecs") or []), (1, 1, 0)),
+    ("workerGroupSpecs[].numOfHosts > 1", lambda s: any(dig(g, "numOfHosts", default=1) > 1 for g in dig(s, "workerGroupSpecs", default=[])), (1, 1, 0)),
     ("spec.gcsFaultToleranceOptions", lambda s: s.get("gcsFaultToleranceOptions") is not None, (1, 3, 0)),
-    ("workerGroupSpecs[].idleTimeoutSeconds", lambda s: any(g.get("idleTimeoutSeconds") is not None for g in s.get("workerGroupSpecs") or []), (1, 3, 0)),
+    ("workerGroupSpecs[].idleTimeoutSeconds", lambda s: any(g.get("idleTimeoutSeconds") is not None for g in dig(s, "workerGroupSpecs", default=[])), (1, 3, 0)),
     ("spec.managedBy", lambda s: s.get("managedBy") is not None, (1, 3, 0)),
     ("spec.autoscalerOptions.version", lambda s: dig(s, "autoscalerOptions", "version") is not None, (1, 4, 0)),
-    ("workerGroupSpecs[].resources / labels", lambda s: any(g.get("resources") or g.get("labels") for g in s.get("workerGroupSpecs") or []), (1, 5, 0)),
+    ("workerGroupSpecs[].resources / labels", lambda s: any(g.get("resources") or g.get("labels") for g in dig(s, "workerGroupSpecs", default=[])), (1, 5, 0)),
     ("spec.authOptions", lambda s: s.get("authOptions") is not None, (1, 6, 0)),
     ("spec.upgradeStrategy", lambda s: s.get("upgradeStrategy") is not None, (1, 6, 0)),
-    ("workerGroupSpecs[].priority", lambda s: any(g.get("priority") not in (None, 0) for g in s.get("workerGroupSpecs") or []), (1, 7, 0)),
+    ("workerGroupSpecs[].priority", lambda s: any(g.get("priority") not in (None, 0) for g in dig(s, "workerGroupSpecs", default=[])), (1, 7, 0)),
     ("spec.networkPolicy", lambda s: s.get("networkPolicy") is not None, (1, 7, 0)),
     ("spec.tlsOptions", lambda s: s.get("tlsOptions") is not None, (1, 7, 0)),
     ("spec.historyServerOptions", lambda s: s.get("historyServerOptions") is not None, (1, 7, 0)),
@@ -168,7 +168,7 @@ def check_field_versions(snap: Snapshot) -> list:
     obj = target_object(snap)
     table = {"RayJob": JOB_FEATURES, "RayService": SERVICE_FEATURES}.get(snap.target.kind, [])
     if obj is not None:
-        used += [(target_ref(snap), name, first) for name, pred, first in table if pred(obj.get("spec") or {})]
+        used += [(target_ref(snap), name, first) for name, pred, first in table if pred(dig(obj, "spec", default={}))]
     if not used:
         return []
     op = _operator_or_missing(snap)

@@ -6,8 +6,8 @@ from typing import Any
 
 from kubectl_ray.debug.finding import ERROR, INFO, TROUBLESHOOTING_DOC, WARNING, field_ev, log_ev, note
 from kubectl_ray.debug.model import (
-    WAIT_GCS_READY, age_seconds, clusters, container_status, dig, last_termination, name_of, operator_for_namespace,
-    ray_container, short_age,
+    WAIT_GCS_READY, age_seconds, clusters, container_status, dig, group_of, last_termination, name_of,
+    operator_for_namespace, ray_container, short_age,
 )
 from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import STALE_AFTER_SECONDS, STUCK_AFTER_SECONDS, cluster_finding, pods_summary
@@ -24,10 +24,10 @@ def waiting_for_gcs(pod: dict[str, Any]) -> bool:
     st = container_status(pod, WAIT_GCS_READY, init=True)
     if st is None:
         return False
-    state = st.get("state") or {}
+    state = dig(st, "state", default={})
     if "running" in state or "waiting" in state:
         return True
-    term = state.get("terminated") or {}
+    term = dig(state, "terminated", default={})
     return bool(term) and term.get("exitCode") not in (0, None)
 
 
@@ -35,7 +35,7 @@ def _waiting_by_group(cluster) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for pod in cluster.worker_pods:
         if waiting_for_gcs(pod):
-            out.setdefault(pod["metadata"].get("labels", {}).get("ray.io/group", "?"), []).append(pod)
+            out.setdefault((group_of(pod) or "?"), []).append(pod)
     return out
 
 
@@ -145,7 +145,7 @@ def check_version_mismatch(snap: Snapshot) -> list:
                 if VERSION_MISMATCH in tail.text:
                     evidence = log_ev(name_of(pod), name, _mismatch_line(tail.text))
             if evidence is not None:
-                hits.setdefault(pod["metadata"].get("labels", {}).get("ray.io/group", "?"), []).append((pod, evidence))
+                hits.setdefault((group_of(pod) or "?"), []).append((pod, evidence))
         for group, items in hits.items():
             out.append(cluster_finding(cluster, "WKR-04", ERROR, f"workers of group {group} crash: Ray/Python version mismatch with the head",
                                        obj=f"Pod/{name_of(items[0][0])}", subject=f"group:{group}",
@@ -219,7 +219,7 @@ def check_removed_groups(snap: Snapshot) -> list:
         known = {g.name for g in cluster.groups}
         strays: dict[str, list[dict[str, Any]]] = {}
         for pod in cluster.worker_pods:
-            group = pod["metadata"].get("labels", {}).get("ray.io/group", "")
+            group = group_of(pod)
             if group not in known:
                 strays.setdefault(group or "?", []).append(pod)
         if not strays:
