@@ -556,8 +556,8 @@ class ClusterView:
     # services
     @property
     def head_service_name(self) -> str:
-        return (dig(self.status, "head", "serviceName")
-                or dig(self.head_spec, "headService", "metadata", "name")
+        return (dig(self.status, "head", "serviceName", default="")
+                or dig(self.head_spec, "headService", "metadata", "name", default="")
                 or f"{self.name}-head-svc")
 
     # events

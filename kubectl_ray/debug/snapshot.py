@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from kubectl_ray.debug.finding import MissingData
+from kubectl_ray.debug.conform import conform
 from kubectl_ray.printing import parse_timestamp
 
 SNAPSHOT_FORMAT = "kubectl-ray.debug.snapshot/v1"
@@ -109,7 +110,7 @@ class Snapshot:
         for obj in objs:
             key = _key(obj)
             if key not in seen:
-                bucket.append(obj)
+                bucket.append(conform(obj))
                 seen.add(key)
         self._index.clear()
 
@@ -170,6 +171,8 @@ class Snapshot:
         if key not in self._index:
             self._index[key] = {_key(o)[:2]: o for o in self.objects.get(resource) or []}
         ns = "" if resource in CLUSTER_SCOPED else (namespace or "")
+        if not isinstance(name, str) or not isinstance(ns, str):  # a name read from a hostile object
+            return None
         return self._index[key].get((ns, name))
 
     def is_absent(self, resource: str, namespace: str | None, name: str) -> bool:
@@ -236,7 +239,7 @@ class Snapshot:
             raise ValueError(f"not a kubectl-ray debug snapshot (format {doc.get('format')!r}, expected {SNAPSHOT_FORMAT!r})")
         return cls(
             targets=[TargetRef.from_dict(t) for t in doc.get("targets") or []],
-            objects={k: list(v) for k, v in (doc.get("objects") or {}).items()},
+            objects={k: [conform(o) for o in v] for k, v in (doc.get("objects") or {}).items()},
             collected=set(doc.get("collected") or []),
             absent=list(doc.get("absent") or []),
             forbidden=[Forbidden.from_dict(f) for f in doc.get("forbidden") or []],

@@ -157,7 +157,7 @@ def test_a_bug_in_the_engine_exits_3_not_1(monkeypatch) -> None:
                              "traceback; please report it)\n")
 
 
-def test_malformed_objects_crash_single_rules_not_the_diagnosis(tmp_path) -> None:
+def test_malformed_objects_read_as_absent_and_crash_no_rule(tmp_path) -> None:
     from kubectl_ray.debug.bundle import write_bundle
 
     w = World()
@@ -167,5 +167,21 @@ def test_malformed_objects_crash_single_rules_not_the_diagnosis(tmp_path) -> Non
     write_bundle(str(path), w.snapshot())
     result = run_cli("debug", "--from-bundle", str(path))
     assert result.exit_code in (0, 1), result
-    assert "RULE ERRORS (please report)" in result.stdout
+    assert "RULE ERRORS" not in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("Verdict:")
+
+
+def test_a_rule_that_crashes_hides_no_other() -> None:
+    from kubectl_ray.debug.engine import diagnose
+    from kubectl_ray.debug.rules import Rule, all_rules
+
+    def boom(snap):
+        raise RuntimeError("boom")
+
+    w = World()
+    rules = [Rule("TEST-01", "a broken rule", boom, 0), *all_rules()]
+    d = diagnose(w.snapshot(), rules=rules)
+    assert d.crashed == [("TEST-01", "RuntimeError: boom")]
+    assert d.findings, "the other rules still ran"
+
+

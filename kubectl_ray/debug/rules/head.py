@@ -7,8 +7,8 @@ import re
 from kubectl_ray.debug.finding import CONFIG_DOC, ERROR, GCS_FT_DOC, TROUBLESHOOTING_DOC, UPGRADE_DOC, WARNING, event_ev, \
     field_ev, note
 from kubectl_ray.debug.model import (
-    OVERWRITE_CMD_ANNOTATION, age_seconds, annotations_of, clusters, command_text, dig, events_matching, is_true,
-    last_termination, latest, name_of, pod_condition, pod_deleting, pod_phase, pod_ready, pod_ref,
+    OVERWRITE_CMD_ANNOTATION, age_seconds, annotations_of, clusters, command_text, dig, events_matching, group_of,
+    is_true, last_termination, latest, name_of, pod_condition, pod_deleting, pod_phase, pod_ready, pod_ref,
     ray_container, ray_container_status, short_age, vtext,
 )
 from kubectl_ray.debug.rules.registry import rule
@@ -111,7 +111,7 @@ def check_wget(snap) -> list:
                          and _WGET.search(str(e.get("message", "")))])
             if ev is None:
                 continue
-            subject = "head" if pod is cluster.head_pod else f"group:{pod['metadata'].get('labels', {}).get('ray.io/group', '')}"
+            subject = "head" if pod is cluster.head_pod else f"group:{group_of(pod)}"
             out.append(cluster_finding(cluster, "GCS-03", ERROR, "the Ray image has no wget, so the health checks always fail",
                                        obj=pod_ref(pod), subject=subject, evidence=[event_ev(ev),
                                        field_ev("spec.containers[0].image", ray_container(pod).get("image", ""))],

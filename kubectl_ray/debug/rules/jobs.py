@@ -202,7 +202,7 @@ def check_sidecar_mode(snap: Snapshot) -> list:
             out.append(_job_finding(snap, "JOB-05", ERROR, f"the {SUBMITTER_CONTAINER} container exited with code {term.get('exitCode')}",
                                     evidence=[field_ev(f"status.containerStatuses[{SUBMITTER_CONTAINER}].state.terminated",
                                                        f"{term.get('reason', '')} exit {term.get('exitCode')}")] + _status_evidence(job),
-                                    fix=f"read it: kubectl logs {head['metadata']['name']} -c {SUBMITTER_CONTAINER}"))
+                                    fix=f"read it: kubectl logs {name_of(head)} -c {SUBMITTER_CONTAINER}"))
     if not out and _status(job).get("reason") == "SubmissionFailed":
         out.append(_job_finding(snap, "JOB-05", ERROR, "the sidecar submitter failed", evidence=_status_evidence(job),
                                 fix=f"read the {SUBMITTER_CONTAINER} container's log on the head pod"))

@@ -43,7 +43,7 @@ def check_crds(snap: Snapshot) -> list:
                                    fix="install the KubeRay CRDs (Helm chart kuberay-operator installs them)", doc=INSTALL_DOC,
                                    subject="operator"))
             continue
-        served = [v.get("name") for v in dig(crd, "spec", "versions", default=[]) if v.get("served")]
+        served = [v["name"] for v in dig(crd, "spec", "versions", default=[]) if v.get("served") and isinstance(v.get("name"), str)]
         if "v1" not in served:
             out.append(finding("OP-01", ERROR, f"CRD {name} does not serve ray.io/v1", f"CustomResourceDefinition/{name}",
                                evidence=[field_ev("spec.versions[served=true].name", ", ".join(served) or "none")],

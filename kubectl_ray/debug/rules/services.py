@@ -6,7 +6,7 @@ from typing import Any
 
 from kubectl_ray.debug.finding import ERROR, INFO, RAYSERVICE_DOC, WARNING, event_ev, field_ev, note
 from kubectl_ray.debug.model import (
-    age_seconds, clusters, dig, events_matching, labels_of, latest, pod_phase, pod_ready, short_age, target_object,
+    age_seconds, clusters, dig, events_matching, labels_of, latest, name_of, pod_phase, pod_ready, short_age, target_object,
 )
 from kubectl_ray.debug.rules.registry import rule
 from kubectl_ray.debug.rules._common import finding, pods_summary, scope_of, target_ref
@@ -241,7 +241,7 @@ def check_workers_without_replicas(snap: Snapshot) -> list:
         if probe is not None:
             evidence.append(event_ev(probe))
         out.append(finding("SVC-12", INFO, f"{len(idle)} worker pod(s) host no Serve replica, so they are not Ready",
-                           f"Pod/{idle[0]['metadata']['name']}", scope=scope_of(cluster), subject="cluster",
+                           f"Pod/{name_of(idle[0])}", scope=scope_of(cluster), subject="cluster",
                            evidence=evidence, doc=RAYSERVICE_DOC,
                            fix="by design: a RayService worker's readiness probe checks its Serve proxy, which only "
                                "runs where a replica is; such pods get no traffic. The autoscaler removes idle "

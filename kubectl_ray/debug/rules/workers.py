@@ -6,7 +6,7 @@ from typing import Any
 
 from kubectl_ray.debug.finding import ERROR, INFO, TROUBLESHOOTING_DOC, WARNING, field_ev, log_ev, note
 from kubectl_ray.debug.model import (
-    WAIT_GCS_READY, age_seconds, clusters, container_status, dig, group_of, last_termination, name_of,
+    WAIT_GCS_READY, age_seconds, clusters, container_status, dig, group_of, last_termination, name_of, namespace_of,
     operator_for_namespace, ray_container, short_age,
 )
 from kubectl_ray.debug.rules.registry import rule
@@ -41,7 +41,7 @@ def _waiting_by_group(cluster) -> dict[str, list[dict[str, Any]]]:
 
 def _log_evidence(snap: Snapshot, pods: list[dict[str, Any]]) -> list:
     for pod in pods:
-        for tail in snap.logs_for(pod["metadata"].get("namespace", ""), name_of(pod), WAIT_GCS_READY):
+        for tail in snap.logs_for(namespace_of(pod), name_of(pod), WAIT_GCS_READY):
             lines = [ln for ln in tail.text.splitlines() if "waiting" in ln.lower()]
             if lines:
                 return [log_ev(name_of(pod), WAIT_GCS_READY, lines[-1])]
