@@ -47,6 +47,8 @@ def ray_executable() -> str | None:
 
 def _ray_env(temp_dir: str) -> dict[str, str]:
     env = dict(os.environ)
+    # a job's `python` is looked up on PATH: make it the interpreter that has ray (a venv not activated)
+    env["PATH"] = os.pathsep.join([str(Path(ray_executable() or sys.executable).parent), env.get("PATH", "")])
     env.update({"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
                 "RAY_DISABLE_DOCKER_CPU_WARNING": "1", "RAY_TMPDIR": temp_dir})
     return env
