@@ -44,11 +44,11 @@ BUDGETS = [
            (*SLOW, *NETWORK, "yaml", "json", "socket", "typing", "dataclasses", "kubectl_ray.kube",
             "kubectl_ray.cli.version"), max_own=7),  # 7: kubectl_ray.stdio, the guarded standard output
     Budget("kubectl ray get cluster -A", ("get", "cluster", "-A"), (*SLOW, *NETWORK, "kubectl_ray.cli.get.group"),
-           max_own=32, server=True),
+           max_own=33, server=True),  # 33 and below: + kubectl_ray.stdio (the guarded standard output)
     Budget("kubectl ray get cluster -A -o yaml", ("get", "cluster", "-A", "-o", "yaml"), (*SLOW, *NETWORK),
-           max_own=33, server=True),
+           max_own=34, server=True),
     Budget("kubectl ray get cluster -A -o json", ("get", "cluster", "-A", "-o", "json"), (*SLOW, *NETWORK),
-           max_own=33, server=True),
+           max_own=34, server=True),
     Budget("kubectl ray get job NAME -n NS", ("get", "job", "nope", "-n", "default"), (*SLOW, *NETWORK),
            max_own=33, server=True),
     Budget("kubectl ray create cluster --dry-run -o yaml -n NS", ("create", "cluster", "demo", "--dry-run", "-o",
