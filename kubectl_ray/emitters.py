@@ -19,6 +19,8 @@ memory they need does not grow with the number of items.
 
 from __future__ import annotations
 
+import itertools
+
 from typing import IO, Any, Callable, Iterable
 
 JSON_INDENT = 4
@@ -55,8 +57,16 @@ def _pyyaml_text(obj: Any, width: int) -> str:
     return yaml.dump(obj, Dumper=dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=width)
 
 
+def _first_page_read(pages: Iterable[list[Any]]) -> Iterable[list[Any]]:
+    """The pages, the first already read: a listing that fails at once prints nothing, as kubectl."""
+    it = iter(pages)
+    first = next(it, None)
+    return it if first is None else itertools.chain((first,), it)
+
+
 def write_json_list(pages: Iterable[list[Any]], out: IO[str]) -> None:
     """`{"apiVersion": "v1", "items": [...], "kind": "List", ...}` written item by item."""
+    pages = _first_page_read(pages)
     out.write('{\n    "apiVersion": "v1",\n    "items": [')
     first = True
     for page in pages:
@@ -71,6 +81,7 @@ def write_json_list(pages: Iterable[list[Any]], out: IO[str]) -> None:
 
 def write_yaml_list(pages: Iterable[list[Any]], out: IO[str]) -> None:
     """kubectl's `List` as YAML, written item by item (the same bytes as dumping the whole List)."""
+    pages = _first_page_read(pages)
     out.write("apiVersion: v1\n")
     wrote_any = False
     for page in pages:

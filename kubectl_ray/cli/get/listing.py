@@ -179,7 +179,7 @@ class Printer:
 
     def listing(self, pages: Iterable[Page], *, single: bool) -> list[dict[str, Any]]:
         """Print the objects (rows, or documents); returns what was printed when watching (for -w)."""
-        if not self.opts.is_table or self.opts.sort_by is not None:  # printers and JSONPath walk them recursively
+        if self.opts.sort_by is not None or self.opts.output.kind in WALKED_FORMATS:  # JSONPath walks them in Python
             pages = (list(_depth_checked(page)) for page in pages)
         if self.opts.is_table:
             return self._table(obj for page in pages for obj in page)
@@ -334,6 +334,12 @@ def _identity(obj: dict[str, Any]) -> tuple[str, str, str]:
     from kubectl_ray.shapes import text
 
     return text(obj, "metadata", "namespace"), text(obj, "metadata", "name"), text(obj, "metadata", "resourceVersion")
+
+
+# Formats whose printing walks each object recursively in Python: depth-checked first (json and yaml
+# are not: the walk costs about what decoding does, so their printers turn a RecursionError into the same
+# error instead; output/TOO_DEEP).
+WALKED_FORMATS = ("jsonpath", "custom-columns")
 
 
 def _depth_checked(objs: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from kubectl_ray.errors import KubectlRayError, UsageError
+from kubectl_ray.shapes import ShapeError
 
 TEMPLATE_FORMATS = ("jsonpath", "jsonpath-as-json", "jsonpath-file", "custom-columns", "custom-columns-file")
 SIMPLE_FORMATS = ("json", "yaml", "name", "wide")
@@ -132,9 +133,19 @@ def sort_path(expression: str | None) -> Any:
 
 # --- printing ------------------------------------------------------------------------------------------
 
+TOO_DEEP = "an object in the server's answer is nested too deeply to print"
+
+
 def document_text(objs: list[dict[str, Any]], output: Output, *, single: bool, first: bool = True,
                   name_of: Any = None) -> str:
     """json/yaml/name/jsonpath/custom-columns text for objects (a List unless one object was asked for)."""
+    try:
+        return _document_text(objs, output, single=single, first=first, name_of=name_of)
+    except RecursionError:
+        raise ShapeError(TOO_DEEP) from None
+
+
+def _document_text(objs: list[dict[str, Any]], output: Output, *, single: bool, first: bool, name_of: Any) -> str:
     from kubectl_ray.printing import as_list, object_ref, to_json, to_yaml
 
     if output.kind == "name":
@@ -155,14 +166,15 @@ def stream_documents(pages: Iterable[list[dict[str, Any]]], output: Output, out:
     from kubectl_ray.emitters import write_json_list, write_yaml_list
     from kubectl_ray.printing import object_ref
 
-    if output.kind == "json":
-        write_json_list(pages, out)
-    elif output.kind == "yaml":
-        write_yaml_list(pages, out)
-    else:
+    if output.kind == "name":
         name = name_of or object_ref
         for page in pages:
             out.write("".join(name(obj) + "\n" for obj in page))
+        return
+    try:
+        (write_json_list if output.kind == "json" else write_yaml_list)(pages, out)
+    except RecursionError:
+        raise ShapeError(TOO_DEEP) from None
 
 
 def jsonpath_text(template: Any, doc: Any) -> str:
