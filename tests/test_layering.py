@@ -16,9 +16,9 @@ BELOW_CLI = (*LOWER_LAYERS, "kubectl_ray.env", "kubectl_ray.names", "kubectl_ray
              "kubectl_ray.jsonpath")
 MAX_COMMAND_LINES = 400
 
-# Circles other helpers are removing in parallel (issue 15), as "every module of the circle lies in one of
-# these": listed so that any NEW circle fails here. Delete an entry once its circle is gone
-# (test_known_cycles_still_exist says when).
+# Import circles still tolerated, as "every module of the circle lies in one of these": none since issue 15
+# removed the last ones, so any circle fails here. An entry whose circle is gone fails
+# test_known_cycles_still_exist, so an entry cannot outlive its circle.
 KNOWN_CYCLES: dict[str, tuple[str, ...]] = {
 }
 
