@@ -135,20 +135,20 @@ def group_capacity(template_container: dict[str, Any], params: dict[str, Any], g
     if cpu is None:
         q = resource_quantity(template_container, "limits", "cpu") or resource_quantity(template_container, "requests", "cpu")
         cpu = math.ceil(q.value) if q is not None else None
-    if cpu is not None:
-        cap["CPU"] = float(cpu)
+    if _number(cpu) is not None:
+        cap["CPU"] = _number(cpu)
     gpus = params.get("num-gpus")
     if gpus is None:
         limits = gpu_limits(template_container)
         gpus = sum(float(Decimal(str(v))) for v in limits.values()) if limits else None
-    if gpus is not None:
-        cap["GPU"] = float(gpus)
+    if _number(gpus) is not None:
+        cap["GPU"] = _number(gpus)
     memory = params.get("memory")
     if memory is None:
         q = resource_quantity(template_container, "limits", "memory")
         memory = q.value if q is not None else None
-    if memory is not None:
-        cap["memory"] = float(memory)
+    if _number(memory) is not None:
+        cap["memory"] = _number(memory)
     custom = params.get("resources")
     if custom:
         try:
@@ -162,6 +162,14 @@ def group_capacity(template_container: dict[str, Any], params: dict[str, Any], g
         except ArithmeticError:
             continue
     return cap
+
+
+def _number(value: Any) -> float | None:
+    """A rayStartParams number as Ray reads it; anything else (a typo, a list) offers nothing countable."""
+    try:
+        return float(str(value).strip()) if value is not None and not isinstance(value, (dict, list, bool)) else None
+    except ValueError:
+        return None
 
 
 AUTODETECTED = ("CPU", "memory", "object_store_memory")  # Ray measures these when KubeRay passes none
