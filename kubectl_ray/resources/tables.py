@@ -190,12 +190,12 @@ def _count(value: Any) -> str:
 def _relevant_condition(status: Mapping[str, Any]) -> str:
     """relevant_cluster_condition with one pass over the conditions (this runs for every row of a list)."""
     conditions = status.get("conditions")
-    if not conditions:
+    if not conditions or type(conditions) is not list:
         return ""
-    first: dict[Any, Any] = {}
+    first: dict[str, Any] = {}
     for cond in conditions:
-        if isinstance(cond, dict):
-            first.setdefault(cond.get("type"), cond)
+        if type(cond) is dict and type(ctype := cond.get("type")) is str:  # a hostile `type` is no condition
+            first.setdefault(ctype, cond)
     for type_ in RELEVANT_CLUSTER_CONDITIONS:
         if _is_true(first.get(type_)):
             return type_
